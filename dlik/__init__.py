@@ -1,0 +1,3 @@
+"""dlik: exact likelihoods from conditional diffusion models."""
+
+__version__ = "0.1.0"
