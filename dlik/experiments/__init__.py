@@ -1,1 +1,1 @@
-
+"""Study builders: each turns a config into likelihood jobs."""

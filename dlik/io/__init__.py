@@ -1,1 +1,1 @@
-
+"""Results I/O: CSV writer and provenance."""

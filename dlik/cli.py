@@ -1,0 +1,153 @@
+"""dlik command line: run (Hydra), tables, merge, bench. The only place that sees DictConfig."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from pathlib import Path
+
+CONFIG_DIR = Path(os.environ.get("DLIK_CONFIG_DIR", Path(__file__).resolve().parents[1] / "configs"))
+SCIENTIFIC_KEYS = ("experiment_name", "study", "model", "data", "solver", "seed")
+
+
+def run_name_from_overrides(override_dirname: str) -> str:
+    """Return 'default' for no overrides, else a filesystem-safe name (hashed when long)."""
+    if not override_dirname:
+        return "default"
+    slug = re.sub(r"[^A-Za-z0-9_.,=+-]+", "_", override_dirname)
+    if len(slug) <= 80:
+        return slug
+    return slug[:60] + "-" + hashlib.sha256(override_dirname.encode()).hexdigest()[:12]
+
+
+def register_resolvers() -> None:
+    """Register dlik's OmegaConf resolvers (idempotent)."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("dlik_run_name"):
+        OmegaConf.register_new_resolver("dlik_run_name", run_name_from_overrides)
+
+
+def resolve_device(name: str):
+    """Return a torch.device for 'auto' | 'cpu' | 'cuda[:N]' (auto = cuda when available)."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(name)):
+        raise ValueError(f"device must be one of auto, cpu, cuda, cuda:N, mps; got {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={name!r} but CUDA is not available; use device=auto or cpu")
+    return torch.device(name)
+
+
+def experiments() -> list[str]:
+    """Return the experiment names found in configs/experiment."""
+    return sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+def settings_from_config(cfg):
+    """Return ScoreSettings from the solver group and top-level keys of a DictConfig."""
+    from .engine.solve import SolverSpec
+    from .runner import ScoreSettings
+
+    s = cfg.solver
+    spec = SolverSpec(method=s.method, atol=float(s.atol), rtol=float(s.rtol),
+                      integrator=s.integrator, step_size=s.get("step_size"),
+                      max_steps=int(s.max_steps), time_change=s.get("time_change", "none"))
+    batch = s.get("batch_size") or cfg.batch_size
+    return ScoreSettings(solver=spec, estimator=s.estimator, n_probes=int(s.n_probes),
+                         seed=int(cfg.seed), t_start=float(s.t_start), t_end=float(s.t_end),
+                         batch_size=int(batch))
+
+
+def run_from_config(cfg, out_dir: Path):
+    """Instantiate model, data and study from cfg and run the study into out_dir."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from .io.provenance import config_hash
+    from .run_study import run_study
+    from .runner import parse_shard
+
+    if cfg.experiment_name is None or cfg.study is None:
+        raise ValueError(f"pick an experiment: experiment must be one of {experiments()}")
+    device = resolve_device(str(cfg.device))
+    settings = settings_from_config(cfg)
+    adapter = instantiate(cfg.model, device=str(device))
+    data = instantiate(cfg.data) if cfg.data and "_target_" in cfg.data else None
+    study = instantiate(cfg.study, data=data)
+    sci = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
+           else cfg[k] for k in SCIENTIFIC_KEYS}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    return run_study(study, adapter, settings, out_dir, str(cfg.experiment_name),
+                     config_hash(sci), resume=bool(cfg.resume), shard=parse_shard(cfg.shard),
+                     progress=bool(cfg.progress))
+
+
+def _hydra_run(argv: list[str]) -> int:
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+
+    register_resolvers()
+    if not CONFIG_DIR.is_dir():
+        raise SystemExit(f"dlik: config dir {CONFIG_DIR} not found (set DLIK_CONFIG_DIR)")
+
+    @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
+    def _main(cfg) -> None:
+        try:
+            run_from_config(cfg, Path(HydraConfig.get().runtime.output_dir))
+        except ValueError as exc:
+            raise SystemExit(f"dlik: error: {exc}") from None
+
+    sys.argv = ["dlik run", *argv]
+    _main()
+    return 0
+
+
+def _tables(argv: list[str]) -> int:
+    from .analysis.cli import main as tables_main
+
+    return tables_main(argv)
+
+
+def _merge(argv: list[str]) -> int:
+    from .io.merge import main as merge_main
+
+    return merge_main(argv)
+
+
+def _bench(argv: list[str]) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(argv)
+
+
+COMMANDS = {
+    "run": (_hydra_run, "run an experiment: dlik run experiment=NAME [overrides] (--help)"),
+    "tables": (_tables, "paper tables from results CSVs: dlik tables --help"),
+    "merge": (_merge, "join sharded results: dlik merge DIR [--out results.csv]"),
+    "bench": (_bench, "engine benchmark, paper protocol vs fast path: dlik bench --help"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the dlik command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        lines = [f"  {name:<7} {help_}" for name, (_, help_) in COMMANDS.items()]
+        print("usage: dlik COMMAND [args]\n\ncommands:\n" + "\n".join(lines))
+        print("\nexperiments: " + ", ".join(experiments()))
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"\ndlik: error: command must be one of {list(COMMANDS)}, got {argv[0]!r}")
+            return 2
+        return 0
+    fn, _ = COMMANDS[argv[0]]
+    return fn(argv[1:]) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

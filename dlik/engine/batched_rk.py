@@ -1,0 +1,176 @@
+"""Batched explicit Runge-Kutta with per-row step control and compaction of finished rows.
+
+Each row keeps its own time, step size and accept/reject decision, so its result is the
+one it would get alone in a batch; rows that reach the end leave the batch, and the
+vector field is only evaluated on unfinished rows. State is float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .tableaus import Tableau
+
+# func(t (b,), y (b, ...), l (b,) | None, idx (b,) original rows) -> (dy, dl | None)
+RowFunc = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor], tuple]
+
+SAFETY, IFACTOR, DFACTOR = 0.9, 10.0, 0.2
+
+
+@dataclass
+class IntegrationResult:
+    """End states per original row, NFE per row, and a status string per row."""
+
+    y: torch.Tensor
+    l: torch.Tensor | None
+    nfe: torch.Tensor
+    status: list[str]
+
+
+def _bcast(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return v.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _ratio(err, y0, y1, mask, atol, rtol, le=None, l0=None, l1=None) -> torch.Tensor:
+    """Per-row mixed RMS error ratio over masked data dims and the log-density state."""
+    scale = atol + rtol * torch.maximum(y0.abs(), y1.abs())
+    sq = ((err / scale) ** 2).flatten(1)
+    m = mask.flatten(1)
+    r = torch.sqrt((sq * m).sum(1) / m.sum(1).clamp_min(1))
+    if le is not None:
+        rl = le.abs() / (atol + rtol * torch.maximum(l0.abs(), l1.abs()))
+        r = torch.maximum(r, rl)
+    return r
+
+
+class BatchedRK:
+    """Integrates dy/dt = f(t, y) (plus dl/dt) from t0 to t1 for every row independently."""
+
+    def __init__(self, tableau: Tableau, atol: float = 1e-5, rtol: float = 1e-5,
+                 step_size: float | None = None, max_steps: int = 10_000) -> None:
+        if not tableau.adaptive and step_size is None:
+            raise ValueError(f"method {tableau.name!r} is fixed-step: set solver.step_size")
+        if step_size is not None and step_size <= 0:
+            raise ValueError(f"step_size must be > 0, got {step_size}")
+        self.tab, self.atol, self.rtol = tableau, atol, rtol
+        self.step_size, self.max_steps = step_size, max_steps
+
+    def _stages(self, func, t, y, l, h, idx, k1):
+        """Return the stage derivatives (ky list, kl list) of one step for active rows."""
+        ky, kl = [k1[0]], [k1[1]]
+        for c, arow in zip(self.tab.c[1:], self.tab.a[1:]):
+            hb = _bcast(h, y)
+            yi = y + hb * sum(a * k for a, k in zip(arow, ky) if a != 0.0)
+            li = None if l is None else l + h * sum(a * k for a, k in zip(arow, kl) if a != 0.0)
+            dy, dl = func(t + c * h, yi, li, idx)
+            ky.append(dy)
+            kl.append(dl)
+        return ky, kl
+
+    def _initial_step(self, func, t0, y0, l0, f0, mask, direction, idx):
+        """Return a per-row first step (Hairer's rule, as torchdiffeq) and its extra NFE."""
+        order = self.tab.order
+        zeros = torch.zeros_like(y0)
+        d0 = _ratio(y0, zeros, y0, mask, self.atol, self.rtol,
+                    None if l0 is None else l0, l0, l0)
+        d1 = _ratio(f0[0], zeros, y0, mask, self.atol, self.rtol,
+                    None if l0 is None else f0[1], l0, l0)
+        h0 = torch.where((d0 < 1e-5) | (d1 < 1e-5), torch.full_like(d0, 1e-6), 0.01 * d0 / d1)
+        y1 = y0 + _bcast(h0 * direction, y0) * f0[0]
+        l1 = None if l0 is None else l0 + h0 * direction * f0[1]
+        f1 = func(t0 + h0 * direction, y1, l1, idx)
+        dfy = (f1[0] - f0[0])
+        dfl = None if l0 is None else f1[1] - f0[1]
+        d2 = _ratio(dfy, zeros, y0, mask, self.atol, self.rtol, dfl, l0, l0) / h0
+        small = (d1 <= 1e-15) & (d2 <= 1e-15)
+        h1 = torch.where(small, torch.clamp(h0 * 1e-3, min=1e-6),
+                         (0.01 / torch.maximum(d1, d2)) ** (1.0 / (order + 1)))
+        return torch.minimum(100 * h0, h1)
+
+    def integrate(self, func: RowFunc, t0: float, t1: float, y0: torch.Tensor,
+                  l0: torch.Tensor | None, mask: torch.Tensor) -> IntegrationResult:
+        """Return end states of every row after integrating from t0 to t1."""
+        n = y0.shape[0]
+        dev = y0.device
+        direction = 1.0 if t1 >= t0 else -1.0
+        span = abs(t1 - t0)
+        out_y, out_l = y0.clone(), None if l0 is None else l0.clone()
+        nfe = torch.zeros(n, dtype=torch.long, device=dev)
+        status = ["ok"] * n
+        idx = torch.arange(n, device=dev)
+        y, l = y0.clone(), None if l0 is None else l0.clone()
+        m = mask.expand_as(y0).to(y0.dtype)
+        t = torch.full((n,), float(t0), dtype=torch.float64, device=dev)
+        steps = torch.zeros(n, dtype=torch.long, device=dev)
+        if span == 0:
+            return IntegrationResult(out_y, out_l, nfe, status)
+        k1 = func(t, y, l, idx)
+        nfe += 1
+        if self.tab.adaptive:
+            h = self._initial_step(func, t, y, l, k1, m, direction, idx).clamp(max=span)
+            nfe += 1
+        else:
+            h = torch.full((n,), min(self.step_size, span), dtype=torch.float64, device=dev)
+        while idx.numel():
+            remaining = (t1 - t) * direction
+            h = torch.minimum(h, remaining)
+            hs = h * direction
+            ky, kl = self._stages(func, t, y, l, hs, idx, k1)
+            nfe[idx] += len(self.tab.c) - 1
+            hb = _bcast(hs, y)
+            y_new = y + hb * sum(b * k for b, k in zip(self.tab.b, ky) if b != 0.0)
+            l_new = None if l is None else l + hs * sum(
+                b * k for b, k in zip(self.tab.b, kl) if b != 0.0)
+            finite = torch.isfinite(y_new.flatten(1)).all(1)
+            if l_new is not None:
+                finite &= torch.isfinite(l_new)
+            if self.tab.adaptive:
+                ey = hb * sum(e * k for e, k in zip(self.tab.b_err, ky) if e != 0.0)
+                el = None if l is None else hs * sum(
+                    e * k for e, k in zip(self.tab.b_err, kl) if e != 0.0)
+                ratio = _ratio(ey, y, y_new, m, self.atol, self.rtol, el, l, l_new)
+                accept = (ratio <= 1.0) & finite
+                factor = torch.where(
+                    ratio == 0, torch.full_like(ratio, IFACTOR),
+                    torch.clamp(SAFETY / ratio ** (1.0 / self.tab.order),
+                                min=DFACTOR, max=IFACTOR))
+                factor = torch.where(accept, torch.clamp(factor, min=1.0), factor)
+                h_next = torch.where(finite, h * factor, h * DFACTOR)
+            else:
+                accept = finite
+                h_next = h
+            steps += 1
+            acc_b = _bcast(accept, y)
+            y = torch.where(acc_b, y_new, y)
+            if l is not None:
+                l = torch.where(accept, l_new, l)
+            t = torch.where(accept, t + hs, t)
+            if self.tab.fsal:
+                k1 = (torch.where(acc_b, ky[-1], k1[0]),
+                      None if l is None else torch.where(accept, kl[-1], k1[1]))
+            done = accept & (torch.abs(t - t1) <= 1e-12 * max(1.0, abs(t1)))
+            bad = ~torch.isfinite(y.flatten(1)).all(1) | (~finite & (h_next < 1e-14))
+            over = steps >= self.max_steps
+            leave = done | bad | over
+            if bool(leave.any()):
+                for j in torch.nonzero(leave).flatten().tolist():
+                    r = int(idx[j])
+                    if not bool(done[j]):
+                        status[r] = "nonfinite" if bool(bad[j]) else "max_steps"
+                out_y[idx[leave]] = y[leave]
+                if l is not None:
+                    out_l[idx[leave]] = l[leave]
+                keep = ~leave
+                idx, y, t, h_next, steps = idx[keep], y[keep], t[keep], h_next[keep], steps[keep]
+                m = m[keep]
+                l = None if l is None else l[keep]
+                if self.tab.fsal:
+                    k1 = (k1[0][keep], None if k1[1] is None else k1[1][keep])
+            h = h_next
+            if not self.tab.fsal and idx.numel():
+                k1 = func(t, y, l, idx)
+                nfe[idx] += 1
+        return IntegrationResult(out_y, out_l, nfe, status)

@@ -1,0 +1,72 @@
+"""Drift and its divergence from one network forward plus vector-Jacobian products."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+Drift = Callable[..., torch.Tensor]
+
+
+def call_drift(drift: Drift, x: torch.Tensor, t: torch.Tensor, cond: dict | None) -> torch.Tensor:
+    """Return drift(x, t[, cond]) (cond is passed only when it is not None)."""
+    return drift(x, t) if cond is None else drift(x, t, cond)
+
+
+def _vjp(f: torch.Tensor, x: torch.Tensor, vs: torch.Tensor, retain: bool = False) -> torch.Tensor:
+    """Return v^T J for each v in vs (leading axis), batched when possible."""
+    if vs.shape[0] == 1:
+        return torch.autograd.grad(f, x, vs[0], retain_graph=retain)[0].unsqueeze(0)
+    try:
+        return torch.autograd.grad(f, x, vs, retain_graph=retain, is_grads_batched=True)[0]
+    except RuntimeError:  # an op without a batching rule: fall back to a loop of VJPs
+        out = [torch.autograd.grad(f, x, v, retain_graph=True)[0] for v in vs]
+        return torch.stack(out)
+
+
+def _exact_trace(f: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Return the masked Jacobian trace per row by VJPs with unit vectors (small dims only)."""
+    b = x.shape[0]
+    d = x[0].numel()
+    diag = torch.zeros(b, d, dtype=torch.float64, device=x.device)
+    for start in range(0, d, chunk):
+        idx = torch.arange(start, min(start + chunk, d), device=x.device)
+        basis = torch.zeros(len(idx), b, d, dtype=x.dtype, device=x.device)
+        basis[torch.arange(len(idx)), :, idx] = 1
+        rows = _vjp(f, x, basis.view(len(idx), *x.shape), retain=True)  # (n, B, ...)
+        diag[:, idx] = rows.reshape(len(idx), b, d)[torch.arange(len(idx)), :, idx].T.double()
+    return (diag * mask.reshape(b, d).double()).sum(1)
+
+
+def drift_and_divergence(
+    drift: Drift,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    cond: dict | None,
+    mask: torch.Tensor,
+    probes: torch.Tensor | None,
+    net_dtype: torch.dtype,
+    exact_chunk: int = 256,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (f float64 like x, divergence float64 (B,)) from one forward pass.
+
+    probes: (B, K, ...) Hutchinson probes (already masked or not: the mask is applied
+    here), or None for the exact trace. The divergence counts masked dims only.
+    """
+    with torch.enable_grad():
+        x_in = x.detach().to(net_dtype).requires_grad_(True)
+        f = call_drift(drift, x_in, t.to(net_dtype), cond)
+        if f.shape != x_in.shape:
+            raise ValueError(f"drift returned shape {tuple(f.shape)}, expected {tuple(x.shape)}")
+        if not f.requires_grad:  # drift independent of x: zero divergence
+            return f.detach().double(), torch.zeros(x.shape[0], dtype=torch.float64,
+                                                    device=x.device)
+        maskn = mask.to(net_dtype).expand_as(x_in)
+        if probes is None:
+            div = _exact_trace(f, x_in, maskn, exact_chunk)
+        else:
+            eps = (probes.to(net_dtype) * maskn.unsqueeze(1)).transpose(0, 1)  # (K, B, ...)
+            g = _vjp(f, x_in, eps)
+            div = (g * eps).flatten(2).double().sum(2).mean(0)
+    return f.detach().double(), div.detach()

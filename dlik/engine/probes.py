@@ -1,0 +1,47 @@
+"""Per-row probe seeds and Hutchinson probe vectors that never depend on batch neighbours."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import torch
+
+ESTIMATORS = ("rademacher", "gaussian", "exact")
+
+
+def probe_seed(sample_id: str, condition_id: str, seed: int) -> int:
+    """Return a 63-bit seed from sha256 of (sample_id, condition_id, seed)."""
+    digest = hashlib.sha256(f"{sample_id}\x1f{condition_id}\x1f{seed}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def check_estimator(estimator: str) -> None:
+    """Raise ValueError unless estimator names a known divergence estimator."""
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {list(ESTIMATORS)}, got {estimator!r}")
+
+
+def make_probes(
+    estimator: str,
+    shape: Sequence[int],
+    n_probes: int,
+    seeds: Sequence[int],
+    dtype: torch.dtype,
+    device: torch.device | str,
+) -> torch.Tensor | None:
+    """Return probes shaped (B, K, *shape) drawn row by row from each row's seed, or None."""
+    check_estimator(estimator)
+    if estimator == "exact":
+        return None
+    if n_probes < 1:
+        raise ValueError(f"n_probes must be >= 1, got {n_probes}")
+    rows = []
+    for seed in seeds:
+        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        if estimator == "rademacher":
+            eps = torch.randint(0, 2, (n_probes, *shape), generator=gen).mul_(2).sub_(1)
+        else:
+            eps = torch.randn((n_probes, *shape), generator=gen, dtype=torch.float64)
+        rows.append(eps.to(dtype))
+    return torch.stack(rows).to(device)

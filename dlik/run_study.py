@@ -1,0 +1,74 @@
+"""Run one study into a results directory: resume, provenance, writer, summary."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .experiments.base import Study
+from .io.provenance import dlik_version, git_commit
+from .io.writer import MEASURE_COLUMNS, PROVENANCE_COLUMNS, ResultWriter, read_done_keys
+from .models.base import Adapter
+from .runner import Runner, RunStats, ScoreSettings
+
+
+def results_name(shard: tuple[int, int] | None) -> str:
+    """Return the CSV file name for a shard (results.csv when not sharded)."""
+    return "results.csv" if shard is None else f"results.shard{shard[0]}of{shard[1]}.csv"
+
+
+def csv_columns(study: Study) -> list[str]:
+    """Return the CSV header: keys, study variant columns, measures, extras, provenance."""
+    keys = ["experiment", "sample_id", "condition_id", *study.key_columns]
+    return [*keys, *MEASURE_COLUMNS, *study.extra_columns, *PROVENANCE_COLUMNS]
+
+
+def _check_config(path: Path, chash: str) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    old = pd.read_csv(path, usecols=["config_hash"], dtype=str)["config_hash"].dropna().unique()
+    if len(old) and chash not in old:
+        raise ValueError(
+            f"{path} holds rows of another config (config_hash {sorted(old)} != {chash}); "
+            "pass run_name=<new name> or resume=false")
+
+
+def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: Path,
+              experiment: str, chash: str, resume: bool = True,
+              shard: tuple[int, int] | None = None, progress: bool = True) -> tuple[Path, RunStats]:
+    """Score the study's jobs into out_dir/results*.csv and return (path, stats)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / results_name(shard)
+    if path.exists() and not resume:
+        path.rename(path.with_name(f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}.bak.csv"))
+    _check_config(path, chash)
+    s = settings
+    provenance: dict[str, Any] = {
+        "experiment": experiment, "model_id": adapter.model_id,
+        "checkpoint_hash": adapter.weights_hash(), "config_hash": chash,
+        "integrator": s.solver.resolved_integrator, "solver": s.solver.method,
+        "atol": s.solver.atol, "rtol": s.solver.rtol, "estimator": s.estimator,
+        "n_probes": s.n_probes, "seed": s.seed, "t_start": s.t_start, "t_end": s.t_end,
+        "device": str(adapter.device), "dlik_version": dlik_version(),
+        "git_commit": git_commit(),
+    }
+    done = read_done_keys(path) if resume else set()
+    jobs = study.jobs()
+    with ResultWriter(path, csv_columns(study)) as writer:
+        runner = Runner(adapter, settings, lambda row: writer.write({**provenance, **row}),
+                        progress=progress)
+        stats = runner.run(jobs, done=done, shard=shard)
+    print(f"[dlik] {experiment}: {stats.scored} scored, {stats.errors} errors, "
+          f"{stats.skipped} already done -> {path}")
+    df = pd.read_csv(path)
+    print(study.summarize(df))
+    return path, stats
+
+
+def settings_dict(settings: ScoreSettings) -> dict[str, Any]:
+    """Return the scoring settings as a plain dict (for config hashing)."""
+    return asdict(settings)
