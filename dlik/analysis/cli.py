@@ -1,0 +1,55 @@
+"""dlik tables: the paper's tables from results CSVs (a registry of table builders)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from .formatting import FORMATS, render
+
+
+def _nbest(df: pd.DataFrame, args) -> str:
+    from .nbest import nbest_table
+
+    table, p = nbest_table(df, n_random=args.n_random, seed=args.seed)
+    out = render(table, args.format)
+    if args.format != "csv":
+        out += f"\n\nmatched pairs (paired bootstrap, am vs likelihood): p = {p:.4g}"
+    return out
+
+
+TABLES = {"nbest": (_nbest, "Table 2: WER of N-best selection systems")}
+
+
+def register(name: str, fn, help_: str) -> None:
+    """Add a table builder fn(df, args) -> str under name."""
+    TABLES[name] = (fn, help_)
+
+
+def main(argv: list[str]) -> int:
+    """CLI: dlik tables NAME --input CSV [--format md|latex|csv]; returns the exit code."""
+    from . import study_tables  # noqa: F401  (registers the study tables)
+
+    ap = argparse.ArgumentParser(prog="dlik tables", description=__doc__)
+    ap.add_argument("table", choices=sorted(TABLES), help="which table")
+    ap.add_argument("--input", "-i", type=Path, nargs="+", required=True, help="results CSV(s)")
+    ap.add_argument("--format", "-f", choices=FORMATS, default="md")
+    ap.add_argument("--seed", type=int, default=0, help="seed of random/bootstrap draws")
+    ap.add_argument("--n-random", type=int, default=100, help="draws for the random system")
+    ap.add_argument("--out", type=Path, default=None, help="also write the table here")
+    args = ap.parse_args(argv)
+    for p in args.input:
+        if not p.exists():
+            raise SystemExit(f"dlik tables: error: input {p} does not exist")
+    df = pd.concat([pd.read_csv(p) for p in args.input], ignore_index=True)
+    fn, _ = TABLES[args.table]
+    try:
+        text = fn(df, args)
+    except ValueError as exc:
+        raise SystemExit(f"dlik tables: error: {exc}") from None
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0

@@ -1,0 +1,1 @@
+"""Study tables registered with dlik tables (filled in by the study modules)."""

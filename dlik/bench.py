@@ -1,0 +1,101 @@
+"""dlik bench: the paper's likelihood protocol vs dlik's fast path, same samples and probes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .engine.solve import SolverSpec
+from .models.base import Adapter, Job
+from .runner import Runner, ScoreSettings
+
+
+def _gaussian(args) -> tuple[Adapter, list[Job]]:
+    from .models.gaussian import GaussianAdapter
+
+    ad = GaussianAdapter(dim=args.dim, prior="terminal", dtype="float32")
+    return ad, [Job(f"bench-{i:04d}", "analytic") for i in range(args.samples)]
+
+
+def _gradtts(args) -> tuple[Adapter, list[Job]]:
+    from .experiments.tts_bench import bench_jobs
+
+    return bench_jobs(args.samples, device=args.device)
+
+
+MODELS: dict[str, Callable] = {"gaussian": _gaussian, "gradtts": _gradtts}
+
+
+def _run(adapter: Adapter, jobs: list[Job], settings: ScoreSettings) -> tuple[dict, float]:
+    rows: list[dict] = []
+    start = time.perf_counter()
+    Runner(adapter, settings, rows.append, progress=False).run(jobs)
+    wall = time.perf_counter() - start
+    bad = [r for r in rows if r["status"] != "ok"]
+    if bad:
+        raise RuntimeError(f"bench rows failed: {bad[0].get('error') or bad[0]['status']}")
+    return {(r["sample_id"], r["condition_id"]): r for r in rows}, wall
+
+
+def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
+          ref_tol: float = 1e-8, seed: int = 0) -> dict:
+    """Return the benchmark record: NFE, throughput, speedup and accuracy of both paths."""
+    base = dict(estimator="rademacher", n_probes=1, seed=seed)
+    paper = ScoreSettings(solver=SolverSpec("dopri5", 1e-5, 1e-5, "torchdiffeq"),
+                          batch_size=1, **base)
+    fastset = ScoreSettings(solver=fast, batch_size=batch_size, **base)
+    refset = ScoreSettings(solver=SolverSpec("dopri5", ref_tol, ref_tol, "batched"),
+                           batch_size=batch_size, **base)
+    _run(adapter, jobs[:1], fastset)  # warm-up (lazy init, allocator) outside the timings
+    p_rows, p_wall = _run(adapter, jobs, paper)
+    f_rows, f_wall = _run(adapter, jobs, fastset)
+    r_rows, _ = _run(adapter, jobs, refset)
+    keys = sorted(p_rows)
+    bpd = lambda rows: np.array([rows[k]["bpd"] for k in keys])  # noqa: E731
+    nfe = lambda rows: float(np.mean([rows[k]["nfe"] for k in keys]))  # noqa: E731
+    n = len(keys)
+    p_nfe, f_nfe = nfe(p_rows), nfe(f_rows)
+    p_cost, f_cost = p_wall / (n * p_nfe), f_wall / (n * f_nfe)
+    return {
+        "model": adapter.model_id, "samples": n, "batch_size_fast": batch_size,
+        "fast_solver": f"{fast.resolved_integrator}/{fast.method}/atol={fast.atol}/"
+                       f"rtol={fast.rtol}/time_change={fast.time_change}",
+        "nfe_per_sample_paper": p_nfe, "nfe_per_sample_fast": f_nfe,
+        "throughput_paper_per_s": n / p_wall, "throughput_fast_per_s": n / f_wall,
+        "speedup": p_wall / f_wall,
+        "speedup_from_nfe": p_nfe / f_nfe,
+        "speedup_from_per_nfe_cost": p_cost / f_cost,
+        "max_abs_dbpd_fast_vs_paper": float(np.abs(bpd(f_rows) - bpd(p_rows)).max()),
+        "max_abs_dbpd_paper_vs_ref": float(np.abs(bpd(p_rows) - bpd(r_rows)).max()),
+        "max_abs_dbpd_fast_vs_ref": float(np.abs(bpd(f_rows) - bpd(r_rows)).max()),
+        "ref_tol": ref_tol, "threads": torch.get_num_threads(),
+    }
+
+
+def main(argv: list[str]) -> int:
+    """CLI: dlik bench [--model gaussian|gradtts] ...; prints one JSON line per model."""
+    ap = argparse.ArgumentParser(prog="dlik bench", description=__doc__)
+    ap.add_argument("--model", choices=sorted(MODELS), nargs="+", default=["gaussian"])
+    ap.add_argument("--samples", type=int, default=16)
+    ap.add_argument("--dim", type=int, default=80 * 64, help="gaussian: data dims")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--method", default="dopri5")
+    ap.add_argument("--atol", type=float, default=1e-5)
+    ap.add_argument("--rtol", type=float, default=1e-5)
+    ap.add_argument("--time-change", default="none")
+    ap.add_argument("--ref-tol", type=float, default=1e-8)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = leave)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    fast = SolverSpec(args.method, args.atol, args.rtol, "batched", time_change=args.time_change)
+    for name in args.model:
+        adapter, jobs = MODELS[name](args)
+        print(json.dumps(bench(adapter, jobs, args.batch_size, fast, args.ref_tol)), flush=True)
+    return 0
