@@ -8,7 +8,8 @@ import re
 import sys
 from pathlib import Path
 
-CONFIG_DIR = Path(os.environ.get("DLIK_CONFIG_DIR", Path(__file__).resolve().parents[1] / "configs"))
+CONFIG_DIR = Path(
+    os.environ.get("DLIK_CONFIG_DIR", Path(__file__).resolve().parents[1] / "configs"))
 SCIENTIFIC_KEYS = ("experiment_name", "study", "model", "data", "solver", "seed")
 
 
