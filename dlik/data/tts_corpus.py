@@ -1,0 +1,52 @@
+"""TTS evaluation data for studies: utterances of an LJSpeech- or LibriTTS-layout corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LAYOUTS = ("ljspeech", "libritts")
+EMBEDDED = {"ljspeech": "ljspeech_synth", "libritts": "libritts_synth"}
+
+
+class TTSCorpus:
+    """The first n_utterances of a split; root=None uses the embedded synthetic corpus."""
+
+    def __init__(self, layout: str = "ljspeech", root: str | None = None, split: str = "test",
+                 n_utterances: int | None = 8, speakers: list | None = None) -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"data.layout must be one of {list(LAYOUTS)}, got {layout!r}")
+        if n_utterances is not None and n_utterances < 1:
+            raise ValueError(f"data.n_utterances must be >= 1 or null, got {n_utterances}")
+        self.layout, self.split, self.n_utterances = layout, split, n_utterances
+        self.root, self.speakers = root, speakers
+        self._utts = None
+
+    def resolve_root(self) -> Path:
+        """Return the corpus root (building the embedded corpus on first use)."""
+        if self.root:
+            return Path(self.root).expanduser()
+        from .speech_corpus import ensure_corpus
+
+        return ensure_corpus(EMBEDDED[self.layout])
+
+    def _read(self, split: str | None) -> list:
+        from .corpus_readers import read_libritts, read_ljspeech
+
+        reader = read_ljspeech if self.layout == "ljspeech" else read_libritts
+        return reader(self.resolve_root(), split=split)
+
+    def pool(self) -> list:
+        """Return every utterance of the corpus (all splits): the pool of other transcripts."""
+        return self._read(None)
+
+    def utterances(self) -> list:
+        """Return the selected utterances (Utterance records), deterministic order."""
+        if self._utts is None:
+            utts = self._read(self.split)
+            if self.speakers:
+                keep = {str(s) for s in self.speakers}
+                utts = [u for u in utts if str(u.speaker) in keep]
+            self._utts = utts[: self.n_utterances] if self.n_utterances else utts
+            if not self._utts:
+                raise ValueError(f"no utterances in {self.resolve_root()} split={self.split!r}")
+        return self._utts

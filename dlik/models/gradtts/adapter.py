@@ -1,0 +1,136 @@
+"""Grad-TTS likelihood adapter: (audio, text, speaker) -> mel x0, aligned mu prior, drift."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ...engine.schedules import LinearBetaSchedule
+from ..base import Job, Prepared
+from .align_prior import BLANK_ID, aligned_mu
+from .checkpoint import checkpoint_hash, load_gradtts
+from .default_weights import resolve_checkpoint
+
+PRIORS = ("standard", "terminal")
+
+
+def pad_frames(n: int, multiple: int = 4) -> int:
+    """Return n rounded up to a multiple of `multiple` (the decoder U-Net downsamples twice)."""
+    return int(math.ceil(n / multiple) * multiple)
+
+
+class GradTTSAdapter:
+    """Scores a mel under Grad-TTS: mu from the text encoder aligned to the real mel by MAS.
+
+    Job payload: `text` (str), and `audio_path` (str) or `wave` (np.ndarray, 22.05 kHz) or
+    `mel` (Tensor [80, T]); optional `speaker` (int index) for multi-speaker models.
+    """
+
+    def __init__(self, checkpoint: str | None = "embedded:ljspeech", prior: str = "standard",
+                 dictionary: str | None = None, pe_scale: float | None = None,
+                 dtype: str = "float32", device: str = "cpu", compile: bool = False,
+                 cache_size: int = 256) -> None:
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be one of {list(PRIORS)}, got {prior!r}")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be one of ['float32', 'float64'], got {dtype!r}")
+        from ...text import CMUDict
+
+        path = resolve_checkpoint(checkpoint)
+        hp = {} if pe_scale is None else {"pe_scale": pe_scale}
+        self.device = torch.device(device)
+        self.dtype = getattr(torch, dtype)
+        self.model = load_gradtts(path, map_location="cpu", **hp).to(self.device, self.dtype)
+        self.model.eval()
+        self.cfg = self.model.cfg
+        self.schedule = LinearBetaSchedule(self.cfg.beta_min, self.cfg.beta_max)
+        self.prior = prior
+        self.dictionary = CMUDict.from_file(dictionary) if dictionary else CMUDict.default()
+        self._hash = checkpoint_hash(path)
+        self.model_id = f"gradtts:{Path(path).name}"
+        self.estimator = self.model.decoder.estimator
+        if compile:
+            self.estimator = torch.compile(self.estimator)
+        self._mels: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._cache_size = cache_size
+
+    def weights_hash(self) -> str:
+        """Return the checkpoint's sha256 prefix plus the prior setting."""
+        return f"{self._hash}:{self.prior}"
+
+    def mel_of(self, payload: dict) -> torch.Tensor:
+        """Return the [80, T] log-mel of a payload's audio_path, wave or mel (cached by path)."""
+        from ...data.audio import load_audio, mel_spectrogram
+
+        if "mel" in payload:
+            return torch.as_tensor(payload["mel"], dtype=torch.float32)
+        if "wave" in payload:
+            return mel_spectrogram(torch.as_tensor(np.asarray(payload["wave"], np.float32)))
+        if "audio_path" not in payload:
+            raise ValueError("job payload needs one of 'audio_path', 'wave' or 'mel'")
+        key = str(payload["audio_path"])
+        if key not in self._mels:
+            if not Path(key).exists():
+                raise FileNotFoundError(f"audio file {key} does not exist")
+            self._mels[key] = mel_spectrogram(torch.from_numpy(load_audio(key)))
+            while len(self._mels) > self._cache_size:
+                self._mels.popitem(last=False)
+        return self._mels[key]
+
+    def speaker_tensor(self, payload: dict) -> torch.Tensor | None:
+        """Return the speaker index tensor for multi-speaker models (None for one speaker)."""
+        spk = payload.get("speaker")
+        if self.cfg.n_spks <= 1:
+            return None
+        if spk is None:
+            raise ValueError(f"model has {self.cfg.n_spks} speakers: job payload needs 'speaker'")
+        if not 0 <= int(spk) < self.cfg.n_spks:
+            raise ValueError(f"speaker must be in [0, {self.cfg.n_spks}), got {spk}")
+        return torch.tensor([int(spk)], device=self.device)
+
+    @torch.no_grad()
+    def prepare(self, job: Job) -> Prepared:
+        """Return mel x0 padded to a multiple of 4 frames, its mask, and the aligned mu prior."""
+        from ...text import text_to_ids
+
+        mel = self.mel_of(job.payload)
+        if mel.dim() != 2 or mel.shape[0] != self.cfg.n_feats:
+            raise ValueError(f"mel must be [{self.cfg.n_feats}, T], got {tuple(mel.shape)}")
+        if not torch.isfinite(mel).all():
+            raise ValueError("mel has non-finite values")
+        ids = text_to_ids(str(job.payload.get("text", "")), self.dictionary)
+        spk = self.speaker_tensor(job.payload)
+        mu = aligned_mu(self.model, ids, mel, spk, self.device, self.dtype)  # [80, T]
+        n = mel.shape[1]
+        tp = pad_frames(n)
+        x0 = torch.zeros(self.cfg.n_feats, tp, dtype=self.dtype, device=self.device)
+        x0[:, :n] = mel.to(self.device, self.dtype)
+        mu_p = torch.zeros_like(x0)
+        mu_p[:, :n] = mu
+        mask = torch.zeros(1, tp, dtype=self.dtype, device=self.device)
+        mask[:, :n] = 1
+        prior_mean, prior_std = mu_p, 1.0
+        if self.prior == "terminal":  # N(a x0 + (1-a) mu, 1 - a^2): the SDE's law at t=1 given x0
+            a = float(self.schedule.mean_coef(torch.tensor(1.0, dtype=torch.float64)))
+            prior_mean = a * x0 + (1 - a) * mu_p
+            prior_std = math.sqrt(1 - a * a)
+        cond = {"mu": mu_p, "mask": mask}
+        if spk is not None:
+            cond["spk"] = spk[0]
+        n_phones = sum(1 for i in ids if i != BLANK_ID)
+        return Prepared(x0=x0, mask=mask, prior_mean=prior_mean, prior_std=prior_std,
+                        cond=cond, columns={"n_frames": n, "n_phones": n_phones,
+                                            "prior": self.prior})
+
+    def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
+        """Return the PF-ODE drift 1/2 beta_t (mu - x - s_theta(x, mu, t, spk)), masked."""
+        mu, mask = cond["mu"], cond["mask"]
+        spk = cond.get("spk")
+        spk_emb = None if spk is None else self.model.embed_speaker(spk)
+        score = self.estimator(x, mask, mu, t, spk_emb)
+        beta = self.schedule.beta(t).to(x.dtype).view(-1, 1, 1)
+        return 0.5 * beta * (mu - x - score) * mask
