@@ -13,3 +13,23 @@ def _text_agnostic(df, args) -> str:
 
 
 register("text_agnostic", _text_agnostic, "text swaps: delta bpd vs own text, own-text win rate")
+
+
+def _quality(df, args) -> str:
+    from .quality import plot_quality, quality_table
+
+    if args.out:
+        plot_quality(df, args.out.with_suffix(".png"))
+    return render(quality_table(df, seed=args.seed), args.format, "{:.4f}")
+
+
+register("quality", _quality, "bpd vs degradation level (PNG beside --out)")
+
+
+def _speaker(df, args) -> str:
+    from .speaker import speaker_table
+
+    return render(speaker_table(df, seed=args.seed), args.format, "{:.4f}")
+
+
+register("speaker", _speaker, "true-speaker rank and argmax accuracy")

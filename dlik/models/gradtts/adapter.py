@@ -55,31 +55,44 @@ class GradTTSAdapter:
         self.estimator = self.model.decoder.estimator
         if compile:
             self.estimator = torch.compile(self.estimator)
-        self._mels: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._waves: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
     def weights_hash(self) -> str:
         """Return the checkpoint's sha256 prefix plus the prior setting."""
         return f"{self._hash}:{self.prior}"
 
-    def mel_of(self, payload: dict) -> torch.Tensor:
-        """Return the [80, T] log-mel of a payload's audio_path, wave or mel (cached by path)."""
-        from ...data.audio import load_audio, mel_spectrogram
+    def wave_of(self, payload: dict) -> np.ndarray:
+        """Return the 22.05 kHz mono wave of a payload's 'wave' or 'audio_path' (LRU-cached)."""
+        from ...data.audio import load_audio
 
-        if "mel" in payload:
-            return torch.as_tensor(payload["mel"], dtype=torch.float32)
         if "wave" in payload:
-            return mel_spectrogram(torch.as_tensor(np.asarray(payload["wave"], np.float32)))
+            return np.asarray(payload["wave"], np.float32)
         if "audio_path" not in payload:
             raise ValueError("job payload needs one of 'audio_path', 'wave' or 'mel'")
         key = str(payload["audio_path"])
-        if key not in self._mels:
+        if key not in self._waves:
             if not Path(key).exists():
                 raise FileNotFoundError(f"audio file {key} does not exist")
-            self._mels[key] = mel_spectrogram(torch.from_numpy(load_audio(key)))
-            while len(self._mels) > self._cache_size:
-                self._mels.popitem(last=False)
-        return self._mels[key]
+            self._waves[key] = load_audio(key)
+            while len(self._waves) > self._cache_size:
+                self._waves.popitem(last=False)
+        return self._waves[key]
+
+    def mel_of(self, payload: dict) -> torch.Tensor:
+        """Return the [80, T] log-mel of a payload, after its optional wave/mel transforms."""
+        from ...data.audio import mel_spectrogram
+
+        if "mel" in payload:
+            mel = torch.as_tensor(payload["mel"], dtype=torch.float32)
+        else:
+            wave = self.wave_of(payload)
+            if payload.get("wave_transform") is not None:
+                wave = payload["wave_transform"](wave)
+            mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(wave, np.float32)))
+        if payload.get("mel_transform") is not None:
+            mel = payload["mel_transform"](mel)
+        return mel
 
     def speaker_tensor(self, payload: dict) -> torch.Tensor | None:
         """Return the speaker index tensor for multi-speaker models (None for one speaker)."""
