@@ -1,0 +1,79 @@
+"""N-best rescoring (paper Table 2): every ASR hypothesis scored as the text of its audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..models.base import Job
+
+NBEST_INPUT_COLUMNS = ("sample_id", "audio_path", "reference", "hypothesis", "am_score")
+
+
+def make_nbest_csv(data, path: Path, n_best: int, asr_name: str = "pocketsphinx") -> Path:
+    """Write an N-best CSV for the data's utterances with an offline ASR; return its path."""
+    from ..data.audio import load_audio
+    from ..metrics.asr import make_asr
+
+    asr = make_asr(asr_name)
+    rows = []
+    for u in data.utterances():
+        wave = load_audio(str(u.wav_path))
+        for h in asr.nbest(wave, 22050, n_best):
+            rows.append({"sample_id": u.utt_id, "audio_path": str(u.wav_path),
+                         "reference": u.text, "hypothesis": h.text, "am_score": h.am_score})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pd.DataFrame(rows, columns=list(NBEST_INPUT_COLUMNS)).to_csv(tmp, index=False)
+    tmp.rename(path)
+    return path
+
+
+class NBestStudy:
+    """Rows: (utterance, hypothesis k); nbest_csv=null makes lists with pocketsphinx."""
+
+    key_columns = ["hyp_index", "reference", "hypothesis", "am_score"]
+    extra_columns = ["n_phones", "n_frames", "prior"]
+
+    def __init__(self, data, nbest_csv: str | None = None, n_best: int = 5,
+                 asr: str = "pocketsphinx", cache_dir: str | None = None) -> None:
+        self.data, self.nbest_csv, self.n_best, self.asr = data, nbest_csv, n_best, asr
+        self.cache_dir = cache_dir
+
+    def nbest_frame(self) -> pd.DataFrame:
+        """Return the N-best list (from the user CSV, or generated once and cached)."""
+        if self.nbest_csv:
+            path = Path(self.nbest_csv).expanduser()
+            if not path.exists():
+                raise ValueError(f"study.nbest_csv {path} does not exist")
+        else:
+            root = Path(self.cache_dir) if self.cache_dir else self.data.resolve_root()
+            n = len(self.data.utterances())
+            path = root / "nbest" / f"{self.asr}_{self.data.split}_{n}utts_{self.n_best}best.csv"
+            if not path.exists():
+                make_nbest_csv(self.data, path, self.n_best, self.asr)
+        df = pd.read_csv(path, dtype={"sample_id": str}, keep_default_na=False)
+        missing = [c for c in NBEST_INPUT_COLUMNS if c not in df.columns]
+        if missing:
+            raise ValueError(f"N-best CSV {path} lacks columns {missing}; "
+                             f"needs {list(NBEST_INPUT_COLUMNS)}")
+        return df
+
+    def jobs(self) -> list[Job]:
+        """Return one job per hypothesis."""
+        df = self.nbest_frame()
+        df["hyp_index"] = df.groupby("sample_id").cumcount()
+        return [Job(r.sample_id, f"hyp{r.hyp_index}",
+                    {"hyp_index": r.hyp_index, "reference": r.reference,
+                     "hypothesis": r.hypothesis, "am_score": float(r.am_score)},
+                    {"audio_path": r.audio_path, "text": r.hypothesis})
+                for r in df.itertuples(index=False)]
+
+    def summarize(self, df: pd.DataFrame) -> str:
+        """Return the WER table of the selection systems."""
+        from ..analysis.formatting import render
+        from ..analysis.nbest import nbest_table
+
+        table, p = nbest_table(df)
+        return render(table, "md") + f"\n\nam vs likelihood, paired bootstrap p = {p:.4g}"
