@@ -66,7 +66,9 @@ def settings_from_config(cfg):
 
 def run_from_config(cfg, out_dir: Path):
     """Instantiate model, data and study from cfg and run the study into out_dir."""
-    from hydra.utils import instantiate
+    import inspect
+
+    from hydra.utils import get_class, instantiate
     from omegaconf import OmegaConf
 
     from .io.provenance import config_hash
@@ -79,7 +81,9 @@ def run_from_config(cfg, out_dir: Path):
     settings = settings_from_config(cfg)
     adapter = instantiate(cfg.model, device=str(device))
     data = instantiate(cfg.data) if cfg.data and "_target_" in cfg.data else None
-    study = instantiate(cfg.study, data=data)
+    study_cls = get_class(cfg.study["_target_"])
+    extra = {"adapter": adapter} if "adapter" in inspect.signature(study_cls).parameters else {}
+    study = instantiate(cfg.study, data=data, **extra)
     sci = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
            else cfg[k] for k in SCIENTIFIC_KEYS}
     out_dir.mkdir(parents=True, exist_ok=True)

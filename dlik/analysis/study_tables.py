@@ -33,3 +33,21 @@ def _speaker(df, args) -> str:
 
 
 register("speaker", _speaker, "true-speaker rank and argmax accuracy")
+
+
+def _generative(df, args) -> str:
+    from .generative import generative_table
+
+    return render(generative_table(df), args.format, "{:.3f}")
+
+
+register("generative_path", _generative, "Table 1: bpd and audio measures along the path")
+
+
+def _domain(df, args) -> str:
+    from .domain import domain_table
+
+    return render(domain_table(df), args.format, "{:.3f}")
+
+
+register("domain_adaptation", _domain, "Table 3: WER / bpd / ASV per solver pair")

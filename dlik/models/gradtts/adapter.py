@@ -147,3 +147,40 @@ class GradTTSAdapter:
         score = self.estimator(x, mask, mu, t, spk_emb)
         beta = self.schedule.beta(t).to(x.dtype).view(-1, 1, 1)
         return 0.5 * beta * (mu - x - score) * mask
+
+    def reverse_sde_drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
+        """Return the reverse-time SDE drift 1/2 beta_t (mu - x) - beta_t s_theta, masked."""
+        mu, mask = cond["mu"], cond["mask"]
+        spk = cond.get("spk")
+        spk_emb = None if spk is None else self.model.embed_speaker(spk)
+        score = self.estimator(x, mask, mu, t, spk_emb)
+        beta = self.schedule.beta(t).to(x.dtype).view(-1, 1, 1)
+        return (0.5 * beta * (mu - x) - beta * score) * mask
+
+    def diffusion(self, t: torch.Tensor) -> torch.Tensor:
+        """Return g(t) = sqrt(beta_t)."""
+        return self.schedule.beta(t).sqrt()
+
+    def synthesis_cond(self, text: str, speaker: int | None = None,
+                       length_scale: float = 1.0) -> tuple[dict, int]:
+        """Return (cond with mu from predicted durations, padded to 4, batch 1; n_frames)."""
+        from ...text import text_to_ids
+        from .synthesis_prior import predicted_mu
+
+        spk = self.speaker_tensor({"speaker": speaker})
+        ids = text_to_ids(text, self.dictionary)
+        mu = predicted_mu(self.model, ids, spk, self.device, self.dtype, length_scale)
+        return self.cond_for(mu, spk)
+
+    def cond_for(self, mu: torch.Tensor, spk: torch.Tensor | None) -> tuple[dict, int]:
+        """Return (cond of a [F, T] mu padded to a multiple of 4 frames, batch 1; T)."""
+        n = mu.shape[1]
+        tp = pad_frames(n)
+        mu_p = torch.zeros(self.cfg.n_feats, tp, dtype=self.dtype, device=self.device)
+        mu_p[:, :n] = mu
+        mask = torch.zeros(1, tp, dtype=self.dtype, device=self.device)
+        mask[:, :n] = 1
+        cond = {"mu": mu_p[None], "mask": mask[None]}
+        if spk is not None:
+            cond["spk"] = spk
+        return cond, n
