@@ -34,7 +34,7 @@ CORPORA = {"ljspeech": ("ljspeech_synth", read_ljspeech),
            "libritts": ("libritts_synth", read_libritts)}
 SMALL = dict(n_enc_channels=96, filter_channels=384, filter_channels_dp=128, n_heads=2,
              n_enc_layers=4, enc_kernel=3, enc_dropout=0.1, window_size=4, n_feats=80,
-             dec_dim=32, beta_min=0.05, beta_max=20.0, pe_scale=1000, spk_emb_dim=64)
+             dec_dim=24, beta_min=0.05, beta_max=20.0, pe_scale=1000, spk_emb_dim=64)
 
 
 def load_items(utts, dictionary) -> list[dict]:
@@ -115,13 +115,14 @@ def main() -> None:
     ap.add_argument("--corpus", choices=sorted(CORPORA), default="ljspeech")
     ap.add_argument("--minutes", type=float, default=40.0, help="wall-clock budget")
     ap.add_argument("--max-steps", type=int, default=100_000)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--out-size", type=int, default=128, help="decoder segment (frames)")
+    ap.add_argument("--batch-size", type=int, default=12)
+    ap.add_argument("--out-size", type=int, default=96, help="decoder segment (frames)")
+    ap.add_argument("--save-every-min", type=float, default=5.0, help="periodic snapshot")
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--eval-utts", type=int, default=6)
+    ap.add_argument("--eval-utts", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -143,6 +144,7 @@ def main() -> None:
     log = csv.writer(logf)
     log.writerow(["step", "elapsed_s", "dur_loss", "prior_loss", "diff_loss"])
     start, step = time.time(), 0
+    last_save = start
     order = list(range(len(items)))
     rng = random.Random(args.seed)
     print(f"[train] {args.corpus}: {len(items)} utts, {n_params / 1e6:.2f} M params, "
@@ -168,6 +170,11 @@ def main() -> None:
             if step % 100 == 0:
                 print(f"[train] step {step} {time.time() - start:.0f}s dur {float(dur):.3f} "
                       f"prior {float(prior):.3f} diff {float(diff):.3f}", flush=True)
+            if time.time() - last_save > args.save_every_min * 60:
+                model.eval()
+                save_gradtts(model, out)
+                model.train()
+                last_save = time.time()
             if step >= args.max_steps or time.time() - start > args.minutes * 60:
                 break
     logf.close()
