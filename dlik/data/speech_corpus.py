@@ -3,6 +3,8 @@
 ljspeech_synth: one voice, LJSpeech layout (metadata.csv, wavs/, splits/).
 libritts_synth: 8 voices (voice variant, pitch, rate), LibriTTS layout, speakers.tsv; the
 first 20 sentences are spoken by every voice and form the test split.
+Both add the short evaluation sentences (sentences_eval.txt, ids after the main list),
+spoken by every voice and always in the test split.
 espeak-ng output is not bitwise reproducible: manifest.json records each file's sha256.
 """
 
@@ -23,6 +25,7 @@ from tqdm import tqdm
 from .espeak import SAMPLE_RATE, espeak_version, synthesize
 
 SENTENCES = Path(__file__).with_name("sentences.txt")
+EVAL_SENTENCES = Path(__file__).with_name("sentences_eval.txt")
 SINGLE_VOICE = ("en-us", 50, 160)
 MULTI_VOICES = [("en-us+m3", 50, 160), ("en-us+f2", 62, 150), ("en+m7", 40, 170),
                 ("en-gb-scotland", 50, 155), ("en-029", 55, 165), ("en-us+f4", 72, 158),
@@ -68,16 +71,19 @@ def _manifest(out: Path, files: dict[str, str], extra: dict) -> None:
 
 
 def make_single_speaker_corpus(out: Path, sentences: list[str], voice=SINGLE_VOICE,
-                               progress: bool = True) -> Path:
+                               progress: bool = True, eval_sentences: list[str] | None = None
+                               ) -> Path:
     """Write an LJSpeech-layout corpus of sentences in one voice; return out."""
     out = Path(out)
     lines, files, splits = [], {}, {"train": [], "valid": [], "test": []}
-    for i, text in enumerate(tqdm(sentences, desc="ljspeech_synth", disable=not progress)):
+    evals = read_sentences(EVAL_SENTENCES) if eval_sentences is None else eval_sentences
+    every = sentences + evals
+    for i, text in enumerate(tqdm(every, desc="ljspeech_synth", disable=not progress)):
         uid = f"DLK001-{i + 1:04d}"
         wave, _ = synthesize(text, voice=voice[0], pitch=voice[1], rate=voice[2])
         files[f"wavs/{uid}.wav"] = _write(out / "wavs" / f"{uid}.wav", _trim(wave))
         lines.append(f"{uid}|{text}|{text}")
-        f = _frac(uid)
+        f = 0.0 if i >= len(sentences) else _frac(uid)
         splits["test" if f < 0.10 else "valid" if f < 0.15 else "train"].append(uid)
     (out / "metadata.csv").write_text("\n".join(lines) + "\n")
     _write_splits(out, splits)
@@ -86,16 +92,19 @@ def make_single_speaker_corpus(out: Path, sentences: list[str], voice=SINGLE_VOI
 
 
 def make_multi_speaker_corpus(out: Path, sentences: list[str], voices=MULTI_VOICES,
-                              per_speaker: float = 0.25, progress: bool = True) -> Path:
+                              per_speaker: float = 0.25, progress: bool = True,
+                              eval_sentences: list[str] | None = None) -> Path:
     """Write a LibriTTS-layout corpus: shared test sentences + a subset per voice; return out."""
     out = Path(out)
     files, splits, rows = {}, {"train": [], "valid": [], "test": []}, []
+    evals = read_sentences(EVAL_SENTENCES) if eval_sentences is None else eval_sentences
+    every = sentences + evals
     jobs = []
     for k, voice in enumerate(voices):
         spk = f"{9001 + k}"
         rows.append(f"{spk}\t{voice[0]}\t{voice[1]}\t{voice[2]}\t{k}")
-        for i, text in enumerate(sentences):
-            if i < N_SHARED or _frac(f"{spk}/{i}") < per_speaker:
+        for i, text in enumerate(every):
+            if i < N_SHARED or i >= len(sentences) or _frac(f"{spk}/{i}") < per_speaker:
                 jobs.append((spk, voice, i, text))
     for spk, voice, i, text in tqdm(jobs, desc="libritts_synth", disable=not progress):
         chapter = "100"
@@ -105,7 +114,8 @@ def make_multi_speaker_corpus(out: Path, sentences: list[str], voices=MULTI_VOIC
         files[f"{spk}/{chapter}/{uid}.wav"] = _write(d / f"{uid}.wav", _trim(wave))
         (d / f"{uid}.original.txt").write_text(text + "\n")
         (d / f"{uid}.normalized.txt").write_text(text + "\n")
-        split = "test" if i < N_SHARED else ("valid" if _frac(uid) < 0.05 else "train")
+        shared = i < N_SHARED or i >= len(sentences)
+        split = "test" if shared else ("valid" if _frac(uid) < 0.05 else "train")
         splits[split].append(uid)
     (out / "speakers.tsv").write_text("speaker_id\tvoice\tpitch\trate\tindex\n"
                                       + "\n".join(rows) + "\n")

@@ -8,17 +8,32 @@ LAYOUTS = ("ljspeech", "libritts")
 EMBEDDED = {"ljspeech": "ljspeech_synth", "libritts": "libritts_synth"}
 
 
+def round_robin(utts: list) -> list:
+    """Return utts reordered to take one utterance per speaker in turn (stable)."""
+    by_spk: dict[str, list] = {}
+    for u in utts:
+        by_spk.setdefault(str(u.speaker), []).append(u)
+    queues = list(by_spk.values())
+    out = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        out += [q[i] for q in queues if i < len(q)]
+    return out
+
+
 class TTSCorpus:
-    """The first n_utterances of a split; root=None uses the embedded synthetic corpus."""
+    """The first n_utterances of a split (optionally only those <= max_seconds long);
+    root=None uses the embedded synthetic corpus."""
 
     def __init__(self, layout: str = "ljspeech", root: str | None = None, split: str = "test",
-                 n_utterances: int | None = 8, speakers: list | None = None) -> None:
+                 n_utterances: int | None = 8, speakers: list | None = None,
+                 max_seconds: float | None = None, balance_speakers: bool = True) -> None:
         if layout not in LAYOUTS:
             raise ValueError(f"data.layout must be one of {list(LAYOUTS)}, got {layout!r}")
         if n_utterances is not None and n_utterances < 1:
             raise ValueError(f"data.n_utterances must be >= 1 or null, got {n_utterances}")
         self.layout, self.split, self.n_utterances = layout, split, n_utterances
-        self.root, self.speakers = root, speakers
+        self.root, self.speakers, self.max_seconds = root, speakers, max_seconds
+        self.balance_speakers = balance_speakers
         self._utts = None
 
     def resolve_root(self) -> Path:
@@ -36,16 +51,26 @@ class TTSCorpus:
         return reader(self.resolve_root(), split=split)
 
     def pool(self) -> list:
-        """Return every utterance of the corpus (all splits): the pool of other transcripts."""
-        return self._read(None)
+        """Return every utterance of the corpus (all splits, within max_seconds): the pool of
+        other transcripts and babble sources."""
+        return self._filter(self._read(None))
+
+    def _filter(self, utts: list) -> list:
+        if self.max_seconds:
+            import soundfile as sf
+
+            utts = [u for u in utts if sf.info(str(u.wav_path)).duration <= self.max_seconds]
+        if self.speakers:
+            keep = {str(s) for s in self.speakers}
+            utts = [u for u in utts if str(u.speaker) in keep]
+        return utts
 
     def utterances(self) -> list:
         """Return the selected utterances (Utterance records), deterministic order."""
         if self._utts is None:
-            utts = self._read(self.split)
-            if self.speakers:
-                keep = {str(s) for s in self.speakers}
-                utts = [u for u in utts if str(u.speaker) in keep]
+            utts = self._filter(self._read(self.split))
+            if self.balance_speakers:
+                utts = round_robin(utts)
             self._utts = utts[: self.n_utterances] if self.n_utterances else utts
             if not self._utts:
                 raise ValueError(f"no utterances in {self.resolve_root()} split={self.split!r}")

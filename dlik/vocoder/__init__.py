@@ -1,5 +1,5 @@
-"""Vocoders (mel -> wave) for listening and audio metrics."""
+"""Vocoders (log-mel -> wave) for listening and audio metrics."""
 
-from .hifigan import HiFiGAN, load_hifigan, vocode
+from .hifigan import HiFiGAN, load_hifigan, vocode, weights_dir
 
-__all__ = ["HiFiGAN", "load_hifigan", "vocode"]
+__all__ = ["HiFiGAN", "load_hifigan", "vocode", "weights_dir"]

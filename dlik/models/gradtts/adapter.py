@@ -41,6 +41,7 @@ class GradTTSAdapter:
         from ...text import CMUDict
 
         path = resolve_checkpoint(checkpoint)
+        self._path = path
         hp = {} if pe_scale is None else {"pe_scale": pe_scale}
         self.device = torch.device(device)
         self.dtype = getattr(torch, dtype)

@@ -1,0 +1,25 @@
+"""Benchmark jobs on the embedded Grad-TTS: utterances under several texts (equal lengths
+batch together, as in the text-swap study)."""
+
+from __future__ import annotations
+
+from ..data.tts_corpus import TTSCorpus
+from ..models.base import Job
+from ..models.gradtts.adapter import GradTTSAdapter
+from .tts_text_agnostic import TextAgnosticStudy
+
+
+def bench_jobs(n_samples: int, device: str = "cpu", n_utterances: int = 2,
+               checkpoint: str = "embedded:ljspeech") -> tuple[GradTTSAdapter, list[Job]]:
+    """Return (adapter, n_samples text-swap jobs over n_utterances test utterances)."""
+    data = TTSCorpus("ljspeech", split="test", n_utterances=n_utterances)
+    study = TextAgnosticStudy(data, variants=["own", "other_matched", "other_random",
+                                              "shuffled", "substituted", "reversed", "empty",
+                                              "similar"])
+    jobs = study.jobs()
+    per = max(1, n_samples // n_utterances)
+    by_utt: dict[str, list[Job]] = {}
+    for j in jobs:
+        by_utt.setdefault(j.sample_id, []).append(j)
+    chosen = [j for js in by_utt.values() for j in js[:per]][:n_samples]
+    return GradTTSAdapter(checkpoint=checkpoint, device=device), chosen
