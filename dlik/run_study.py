@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -24,7 +25,20 @@ def results_name(shard: tuple[int, int] | None) -> str:
 def csv_columns(study: Study) -> list[str]:
     """Return the CSV header: keys, study variant columns, measures, extras, provenance."""
     keys = ["experiment", "sample_id", "condition_id", *study.key_columns]
-    return [*keys, *MEASURE_COLUMNS, *study.extra_columns, *PROVENANCE_COLUMNS]
+    derived = getattr(study, "derived_columns", [])
+    return [*keys, *MEASURE_COLUMNS, *study.extra_columns, *derived, *PROVENANCE_COLUMNS]
+
+
+def fill_derived(path: Path, study: Study) -> pd.DataFrame:
+    """Fill the study's derived columns (e.g. delta bpd vs own text) once every row is in:
+    rows are written blank there and the file is rewritten atomically here."""
+    df = pd.read_csv(path)
+    if getattr(study, "derived_columns", None):
+        df = study.derive(df)
+        tmp = path.with_name(f".{path.name}.tmp")
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    return df
 
 
 def _check_config(path: Path, chash: str) -> None:
@@ -64,8 +78,7 @@ def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: 
         stats = runner.run(jobs, done=done, shard=shard)
     print(f"[dlik] {experiment}: {stats.scored} scored, {stats.errors} errors, "
           f"{stats.skipped} already done -> {path}")
-    df = pd.read_csv(path)
-    print(study.summarize(df))
+    print(study.summarize(fill_derived(path, study)))
     return path, stats
 
 

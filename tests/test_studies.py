@@ -52,6 +52,9 @@ def test_text_agnostic(tmp_path, weights):
                                        "substituted", "similar", "empty", "reversed"}
     assert (df["n_dims"] % 80 == 0).all() and df["bpd"].notna().all()
     assert df.groupby("sample_id")["n_dims"].nunique().eq(1).all()  # same audio, same dims
+    own = df[df["text_variant"] == "own"].set_index("sample_id")["bpd"]
+    assert (df["delta_bpd"] - (df["bpd"] - df["sample_id"].map(own))).abs().max() < 1e-12
+    assert (df.loc[df["text_variant"] == "own", "delta_bpd"] == 0).all()
     assert "mean_delta_bpd" in _tables(tmp_path, "text_agnostic", "tts_text_agnostic")
 
 

@@ -14,6 +14,8 @@ class Study(Protocol):
 
     key_columns: list[str]
     extra_columns: list[str]
+    # optional: derived_columns (list[str]) and derive(df) -> df, filled after the run from
+    # all rows (blank while rows are being appended)
 
     def jobs(self) -> list[Job]:
         """Return every job of the study, in a deterministic order."""

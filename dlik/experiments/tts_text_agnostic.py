@@ -30,6 +30,7 @@ class TextAgnosticStudy:
 
     key_columns = ["text_variant", "text", "speaker"]
     extra_columns = ["n_phones", "n_frames", "prior"]
+    derived_columns = ["delta_bpd"]
 
     def __init__(self, data, variants: list[str] | None = None, seed: int = 0,
                  multi_speaker: bool = False) -> None:
@@ -49,6 +50,13 @@ class TextAgnosticStudy:
                                               "speaker": u.speaker},
                                 {**utterance_payload(u, self.multi_speaker), "text": text}))
         return jobs
+
+    def derive(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Return df with delta_bpd = bpd - bpd under the utterance's own text (NaN when the
+        own-text row is missing or failed)."""
+        own = df[(df["text_variant"] == "own") & (df["status"] == "ok")]
+        own_bpd = own.set_index("sample_id")["bpd"]
+        return df.assign(delta_bpd=df["bpd"] - df["sample_id"].map(own_bpd))
 
     def summarize(self, df: pd.DataFrame) -> str:
         """Return the text-agnostic table (mean delta bpd and own-text win rate per variant)."""
