@@ -12,7 +12,7 @@ from .tts_text_agnostic import TextAgnosticStudy
 def bench_jobs(n_samples: int, device: str = "cpu", n_utterances: int = 2,
                checkpoint: str = "embedded:ljspeech") -> tuple[GradTTSAdapter, list[Job]]:
     """Return (adapter, n_samples text-swap jobs over n_utterances test utterances)."""
-    data = TTSCorpus("ljspeech", split="test", n_utterances=n_utterances)
+    data = TTSCorpus("ljspeech", split="test", n_utterances=n_utterances, max_seconds=2.5)
     study = TextAgnosticStudy(data, variants=["own", "other_matched", "other_random",
                                               "shuffled", "substituted", "reversed", "empty",
                                               "similar"])
