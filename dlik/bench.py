@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Callable
 
@@ -31,11 +32,14 @@ def _gradtts(args) -> tuple[Adapter, list[Job]]:
 MODELS: dict[str, Callable] = {"gaussian": _gaussian, "gradtts": _gradtts}
 
 
-def _run(adapter: Adapter, jobs: list[Job], settings: ScoreSettings) -> tuple[dict, float]:
+def _run(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
+         label: str) -> tuple[dict, float]:
     rows: list[dict] = []
     start = time.perf_counter()
     Runner(adapter, settings, rows.append, progress=False).run(jobs)
     wall = time.perf_counter() - start
+    print(f"dlik bench: {adapter.model_id} {label}: {len(rows)} rows in {wall:.1f} s",
+          file=sys.stderr, flush=True)
     bad = [r for r in rows if r["status"] != "ok"]
     if bad:
         raise RuntimeError(f"bench rows failed: {bad[0].get('error') or bad[0]['status']}")
@@ -51,10 +55,10 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     fastset = ScoreSettings(solver=fast, batch_size=batch_size, **base)
     refset = ScoreSettings(solver=SolverSpec("dopri5", ref_tol, ref_tol, "batched"),
                            batch_size=batch_size, **base)
-    _run(adapter, jobs[:1], fastset)  # warm-up (lazy init, allocator) outside the timings
-    p_rows, p_wall = _run(adapter, jobs, paper)
-    f_rows, f_wall = _run(adapter, jobs, fastset)
-    r_rows, _ = _run(adapter, jobs, refset)
+    _run(adapter, jobs[:1], fastset, "warm-up")  # lazy init and allocator, outside the timings
+    p_rows, p_wall = _run(adapter, jobs, paper, "paper protocol")
+    f_rows, f_wall = _run(adapter, jobs, fastset, "fast path")
+    r_rows, _ = _run(adapter, jobs, refset, f"reference {ref_tol:g}")
     keys = sorted(p_rows)
     bpd = lambda rows: np.array([rows[k]["bpd"] for k in keys])  # noqa: E731
     nfe = lambda rows: float(np.mean([rows[k]["nfe"] for k in keys]))  # noqa: E731
