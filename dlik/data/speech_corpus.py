@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -146,7 +147,7 @@ def ensure_corpus(name: str = "ljspeech_synth", data_dir_: str | Path | None = N
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"[dlik] building the {name} corpus offline with espeak-ng -> {final}")
+    print(f"[dlik] building the {name} corpus offline with espeak-ng -> {final}", file=sys.stderr)
     BUILDERS[name](tmp, read_sentences())
     try:
         tmp.rename(final)
