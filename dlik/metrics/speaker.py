@@ -4,6 +4,7 @@ ECAPA model a user loads from a local path), or added to ENCODERS."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Protocol
 
 import numpy as np
@@ -23,7 +24,9 @@ class ResemblyzerEncoder:
 
     def __init__(self, device: str = "cpu") -> None:
         try:
-            from resemblyzer import VoiceEncoder
+            with warnings.catch_warnings():  # its webrtcvad dependency imports pkg_resources
+                warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+                from resemblyzer import VoiceEncoder
         except ImportError as exc:
             raise ImportError("ResemblyzerEncoder needs `pip install resemblyzer 'setuptools<81'`"
                               ) from exc
