@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from dlik.engine import log_likelihood, probe_seed
@@ -75,10 +76,17 @@ def test_batched_matches_plain_torchdiffeq_path(gaussian_batch):
     assert (fast.bpd - plain_bpd).abs().max() < 1e-4
 
 
-def test_sqrt_time_change_is_accurate(gaussian_batch):
+@pytest.mark.parametrize("change,t_start", [("sqrt", 0.0), ("log", 1e-7)])
+def test_time_change_is_accurate(gaussian_batch, change, t_start):
     ad, x0, pm, ps, cond, exact = gaussian_batch(n=3, dim=8)
-    res = log_likelihood(ad.drift, x0, pm, ps, cond=cond, t_start=0.0, time_change="sqrt")
+    res = log_likelihood(ad.drift, x0, pm, ps, cond=cond, t_start=t_start, time_change=change)
     assert (res.logp - exact).abs().max() / 8 < 1e-4
+
+
+def test_log_time_change_needs_positive_times(gaussian_batch):
+    ad, x0, pm, ps, cond, _ = gaussian_batch(n=1, dim=4)
+    with pytest.raises(ValueError, match="time_change 'log' needs times > 0"):
+        log_likelihood(ad.drift, x0, pm, ps, cond=cond, t_start=0.0, time_change="log")
 
 
 def test_nonfinite_row_is_flagged_not_fatal(gaussian_batch):

@@ -16,7 +16,9 @@ def quality_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     d = ok.join(clean, on="sample_id", how="inner")
     d = d.assign(delta_bpd=d["bpd"] - d["clean_bpd"], level=d["level"].fillna("-"))
     rows = []
-    for (name, level), g in d.groupby(["perturbation", "level"], sort=False):
+    first = {name: i for i, name in enumerate(d["perturbation"].unique())}
+    groups = d.groupby(["perturbation", "level"], sort=False)  # levels in the order scored
+    for (name, level), g in sorted(groups, key=lambda kv: first[kv[0][0]]):
         lo, hi = bootstrap_ci(g["delta_bpd"], seed=seed)
         rows.append({"perturbation": name, "level": level, "n": len(g),
                      "mean_bpd": g["bpd"].mean(), "mean_delta_bpd": g["delta_bpd"].mean(),

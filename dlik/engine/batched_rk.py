@@ -70,8 +70,8 @@ class BatchedRK:
             kl.append(dl)
         return ky, kl
 
-    def _initial_step(self, func, t0, y0, l0, f0, mask, direction, idx):
-        """Return a per-row first step (Hairer's rule, as torchdiffeq) and its extra NFE."""
+    def _initial_step(self, func, t0, y0, l0, f0, mask, direction, span, idx):
+        """Return a per-row first step (Hairer's rule, as torchdiffeq), at most span."""
         order = self.tab.order
         zeros = torch.zeros_like(y0)
         d0 = _ratio(y0, zeros, y0, mask, self.atol, self.rtol,
@@ -79,6 +79,7 @@ class BatchedRK:
         d1 = _ratio(f0[0], zeros, y0, mask, self.atol, self.rtol,
                     None if l0 is None else f0[1], l0, l0)
         h0 = torch.where((d0 < 1e-5) | (d1 < 1e-5), torch.full_like(d0, 1e-6), 0.01 * d0 / d1)
+        h0 = h0.clamp(max=span)  # the probe point must stay inside the interval
         y1 = y0 + _bcast(h0 * direction, y0) * f0[0]
         l1 = None if l0 is None else l0 + h0 * direction * f0[1]
         f1 = func(t0 + h0 * direction, y1, l1, idx)
@@ -88,7 +89,8 @@ class BatchedRK:
         small = (d1 <= 1e-15) & (d2 <= 1e-15)
         h1 = torch.where(small, torch.clamp(h0 * 1e-3, min=1e-6),
                          (0.01 / torch.maximum(d1, d2)) ** (1.0 / (order + 1)))
-        return torch.minimum(100 * h0, h1)
+        h1 = torch.where(torch.isfinite(h1), h1, h0)
+        return torch.minimum(100 * h0, h1).clamp(max=span)
 
     def integrate(self, func: RowFunc, t0: float, t1: float, y0: torch.Tensor,
                   l0: torch.Tensor | None, mask: torch.Tensor) -> IntegrationResult:
@@ -110,7 +112,7 @@ class BatchedRK:
         k1 = func(t, y, l, idx)
         nfe += 1
         if self.tab.adaptive:
-            h = self._initial_step(func, t, y, l, k1, m, direction, idx).clamp(max=span)
+            h = self._initial_step(func, t, y, l, k1, m, direction, span, idx)
             nfe += 1
         else:
             h = torch.full((n,), min(self.step_size, span), dtype=torch.float64, device=dev)
