@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from dlik.cli import CONFIG_DIR, experiments, register_resolvers
+from dlik.cli import CONFIG_DIR, experiments, register_resolvers, settings_from_config
 from dlik.io.writer import ResultWriter, read_done_keys
 from dlik.models.base import Job
 from dlik.models.gaussian import GaussianAdapter
@@ -36,6 +36,16 @@ def test_every_experiment_config_composes(name):
     assert cfg.experiment_name == name
     assert cfg.study["_target_"].startswith("dlik.experiments.")
     assert cfg.model["_target_"].startswith("dlik.models.")
+
+
+@pytest.mark.parametrize("solver", sorted(p.stem for p in (CONFIG_DIR / "solver").glob("*.yaml")))
+def test_every_solver_config_builds_settings(solver):
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["experiment=tts_quality",
+                                                       f"solver={solver}"])
+    settings = settings_from_config(cfg)  # validates method, tolerances and time change
+    assert settings.solver.atol == cfg.solver.atol and settings.batch_size >= 1
 
 
 def test_bad_sample_becomes_error_row_and_run_goes_on():

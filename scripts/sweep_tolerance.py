@@ -1,0 +1,62 @@
+"""Accuracy against cost on the embedded Grad-TTS: each solver setting's NFE per sample and
+max |delta bpd| against a tight reference, same samples and probes (batch 1).
+
+    python scripts/sweep_tolerance.py --samples 2 --ref dopri5:1e-8:1e-8:sqrt \
+        dopri5:1e-3:1e-3:none dopri5:1e-4:1e-4:sqrt dopri5:1e-5:1e-5:sqrt
+
+A setting is method:atol:rtol:time_change. The reference costs ~5000 NFE per sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from dlik.engine.solve import SolverSpec
+from dlik.experiments.tts_bench import bench_jobs
+from dlik.runner import Runner, ScoreSettings
+
+
+def _score(adapter, jobs, setting: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return (bpd, nfe, wall seconds) of every job under one method:atol:rtol:time_change."""
+    method, atol, rtol, change = setting.split(":")
+    spec = SolverSpec(method, float(atol), float(rtol), "batched", time_change=change)
+    settings = ScoreSettings(solver=spec, batch_size=1, estimator="rademacher", n_probes=1,
+                             seed=0)
+    rows: list[dict] = []
+    start = time.perf_counter()
+    Runner(adapter, settings, rows.append, progress=False).run(jobs)
+    wall = time.perf_counter() - start
+    rows.sort(key=lambda r: (r["sample_id"], r["condition_id"]))
+    bad = [r for r in rows if r["status"] != "ok"]
+    if bad:
+        raise RuntimeError(f"{setting}: {bad[0]['status']} {bad[0].get('error', '')}")
+    return (np.array([r["bpd"] for r in rows]), np.array([r["nfe"] for r in rows]), wall)
+
+
+def main() -> None:
+    """Print one JSON line per setting: NFE per sample and max |delta bpd| vs the reference."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("settings", nargs="+")
+    ap.add_argument("--ref", default="dopri5:1e-8:1e-8:sqrt")
+    ap.add_argument("--samples", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    adapter, jobs = bench_jobs(args.samples)
+    ref, ref_nfe, _ = _score(adapter, jobs, args.ref)
+    print(json.dumps({"reference": args.ref, "bpd": ref.tolist(),
+                      "nfe_per_sample": float(ref_nfe.mean())}), flush=True)
+    for setting in args.settings:
+        bpd, nfe, wall = _score(adapter, jobs, setting)
+        print(json.dumps({"setting": setting, "nfe_per_sample": float(nfe.mean()),
+                          "max_abs_dbpd_vs_ref": float(np.abs(bpd - ref).max()),
+                          "wall_s": wall}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
