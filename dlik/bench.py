@@ -32,8 +32,9 @@ def _gradtts(args) -> tuple[Adapter, list[Job]]:
 MODELS: dict[str, Callable] = {"gaussian": _gaussian, "gradtts": _gradtts}
 
 
-def _run(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
-         label: str) -> tuple[dict, float]:
+def run_jobs(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
+             label: str) -> tuple[dict, float]:
+    """Return ({(sample_id, condition_id): row}, wall seconds); raise if any row failed."""
     rows: list[dict] = []
     start = time.perf_counter()
     Runner(adapter, settings, rows.append, progress=False).run(jobs)
@@ -55,10 +56,10 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     fastset = ScoreSettings(solver=fast, batch_size=batch_size, **base)
     refset = ScoreSettings(solver=SolverSpec("dopri5", ref_tol, ref_tol, "batched"),
                            batch_size=batch_size, **base)
-    _run(adapter, jobs[:1], fastset, "warm-up")  # lazy init and allocator, outside the timings
-    p_rows, p_wall = _run(adapter, jobs, paper, "paper protocol")
-    f_rows, f_wall = _run(adapter, jobs, fastset, "fast path")
-    r_rows, _ = _run(adapter, jobs, refset, f"reference {ref_tol:g}")
+    run_jobs(adapter, jobs[:1], fastset, "warm-up")  # lazy init and allocator, outside the timings
+    p_rows, p_wall = run_jobs(adapter, jobs, paper, "paper protocol")
+    f_rows, f_wall = run_jobs(adapter, jobs, fastset, "fast path")
+    r_rows, _ = run_jobs(adapter, jobs, refset, f"reference {ref_tol:g}")
     keys = sorted(p_rows)
     bpd = lambda rows: np.array([rows[k]["bpd"] for k in keys])  # noqa: E731
     nfe = lambda rows: float(np.mean([rows[k]["nfe"] for k in keys]))  # noqa: E731

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 import torch
 
+from dlik.bench import run_jobs
 from dlik.engine.solve import SolverSpec
 from dlik.experiments.tts_bench import bench_jobs
-from dlik.runner import Runner, ScoreSettings
+from dlik.runner import ScoreSettings
 
 
 def _score(adapter, jobs, setting: str) -> tuple[np.ndarray, np.ndarray, float]:
@@ -27,15 +27,9 @@ def _score(adapter, jobs, setting: str) -> tuple[np.ndarray, np.ndarray, float]:
     spec = SolverSpec(method, float(atol), float(rtol), "batched", time_change=change)
     settings = ScoreSettings(solver=spec, batch_size=1, estimator="rademacher", n_probes=1,
                              seed=0)
-    rows: list[dict] = []
-    start = time.perf_counter()
-    Runner(adapter, settings, rows.append, progress=False).run(jobs)
-    wall = time.perf_counter() - start
-    rows.sort(key=lambda r: (r["sample_id"], r["condition_id"]))
-    bad = [r for r in rows if r["status"] != "ok"]
-    if bad:
-        raise RuntimeError(f"{setting}: {bad[0]['status']} {bad[0].get('error', '')}")
-    return (np.array([r["bpd"] for r in rows]), np.array([r["nfe"] for r in rows]), wall)
+    rows, wall = run_jobs(adapter, jobs, settings, setting)
+    ordered = [rows[k] for k in sorted(rows)]
+    return (np.array([r["bpd"] for r in ordered]), np.array([r["nfe"] for r in ordered]), wall)
 
 
 def main() -> None:

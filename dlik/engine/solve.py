@@ -23,6 +23,7 @@ class TimeChange:
     to_s: callable
     to_t: callable
     dt_ds: callable
+    positive_t: bool = False  # defined only for t > 0
 
 
 TIME_CHANGES = {
@@ -30,7 +31,7 @@ TIME_CHANGES = {
     # t = s^2 spends more steps near t=0 where the score changes fastest.
     "sqrt": TimeChange(math.sqrt, lambda s: s * s, lambda s: 2 * s),
     # t = e^s: a divergence growing like 1/t near t=0 becomes constant in s (needs t > 0).
-    "log": TimeChange(math.log, torch.exp, torch.exp),
+    "log": TimeChange(math.log, torch.exp, torch.exp, positive_t=True),
 }
 
 
@@ -111,9 +112,9 @@ def solve(func: RowFunc, t0: float, t1: float, y0: torch.Tensor, l0: torch.Tenso
           mask: torch.Tensor, spec: SolverSpec) -> IntegrationResult:
     """Return the state at t1 of every row, integrating func from t0 under spec."""
     tc = TIME_CHANGES[spec.time_change]
-    if spec.time_change == "log" and min(t0, t1) <= 0:
-        raise ValueError(f"time_change 'log' needs times > 0, got t0={t0}, t1={t1}; "
-                         "set t_start > 0 or use time_change none|sqrt")
+    if tc.positive_t and min(t0, t1) <= 0:
+        raise ValueError(f"time_change {spec.time_change!r} needs times > 0, got t0={t0}, "
+                         f"t1={t1}; set t_start > 0 or use time_change none|sqrt")
     g = func if spec.time_change == "none" else _changed(func, tc)
     s0, s1 = tc.to_s(t0), tc.to_s(t1)
     if spec.resolved_integrator == "torchdiffeq":
