@@ -1,0 +1,45 @@
+"""dlik bench on the analytic Gaussian: the record's numbers agree with each other and the
+reference cache is reused only when it matches."""
+
+from __future__ import annotations
+
+import json
+
+from dlik.bench import bench, main
+from dlik.engine.solve import SolverSpec
+from dlik.models.base import Job
+from dlik.models.gaussian import GaussianAdapter
+
+
+def _setup(n: int = 3):
+    ad = GaussianAdapter(dim=32, prior="terminal", dtype="float32")
+    return ad, [Job(f"bench-{i:04d}", "analytic") for i in range(n)]
+
+
+def test_bench_record_and_reference_cache(tmp_path):
+    ad, jobs = _setup()
+    fast = SolverSpec("dopri5", 1e-3, 1e-3, "batched", time_change="sqrt")
+    cache = tmp_path / "ref.json"
+    rec = bench(ad, jobs, batch_size=3, fast=fast, ref_tol=1e-6, ref_cache=cache)
+    assert rec["samples"] == 3 and rec["nfe_per_sample_fast"] < rec["nfe_per_sample_paper"]
+    assert rec["speedup_from_nfe"] == rec["nfe_per_sample_paper"] / rec["nfe_per_sample_fast"]
+    # triangle inequality between the three paired bpd vectors
+    assert rec["max_abs_dbpd_fast_vs_paper"] <= (
+        rec["max_abs_dbpd_fast_vs_ref"] + rec["max_abs_dbpd_paper_vs_ref"] + 1e-12)
+    assert rec["max_abs_dbpd_paper_vs_ref"] < 1e-4 < 0.5
+    stored = json.loads(cache.read_text())
+    assert sorted(stored["bpd"]) == [f"{j.sample_id}/{j.condition_id}" for j in jobs]
+    stored["bpd"] = {k: v + 0.5 for k, v in stored["bpd"].items()}  # a cache we can recognise
+    cache.write_text(json.dumps(stored))
+    again = bench(ad, jobs, batch_size=3, fast=fast, ref_tol=1e-6, ref_cache=cache)
+    assert abs(again["max_abs_dbpd_paper_vs_ref"] - 0.5) < 1e-4  # reused, not recomputed
+    other = bench(ad, jobs, batch_size=3, fast=fast, ref_tol=1e-7, ref_cache=cache)
+    assert other["max_abs_dbpd_paper_vs_ref"] < 1e-4  # different ref_tol: recomputed
+    assert "atol=1e-07" in json.loads(cache.read_text())["solver"]
+
+
+def test_bench_cli_prints_one_json_line(capsys):
+    assert main(["--samples", "2", "--batch-size", "2", "--dim", "16", "--atol", "1e-3",
+                 "--rtol", "1e-3", "--ref-tol", "1e-6"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["model"].startswith("analytic_gaussian(dim=16")
