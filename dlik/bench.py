@@ -60,15 +60,18 @@ def reference_bpd(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
     read from cache when it holds the same model, solver, seed and samples, else computed
     and written there."""
     tag = {"model": adapter.model_id, "solver": solver_label(settings.solver),
-           "seed": settings.seed, "keys": sorted(f"{j.sample_id}/{j.condition_id}" for j in jobs)}
+           "seed": settings.seed}
+    keys = {(j.sample_id, j.condition_id) for j in jobs}
     if cache is not None and cache.exists():
         stored = json.loads(cache.read_text())
-        if all(stored.get(k) == v for k, v in tag.items()):
-            return {tuple(k.split("/", 1)): v for k, v in stored["bpd"].items()}
+        bpd = {(sid, cid): v for sid, cid, v in stored.get("bpd", [])}
+        if all(stored.get(k) == v for k, v in tag.items()) and set(bpd) == keys:
+            return bpd
     rows, _ = run_jobs(adapter, jobs, settings, f"reference {solver_label(settings.solver)}")
     bpd = {k: r["bpd"] for k, r in rows.items()}
     if cache is not None:
-        cache.write_text(json.dumps(tag | {"bpd": {"/".join(k): v for k, v in bpd.items()}}) + "\n")
+        rows_out = [[*k, v] for k, v in sorted(bpd.items())]  # [sample_id, condition_id, bpd]
+        cache.write_text(json.dumps(tag | {"bpd": rows_out}) + "\n")
     return bpd
 
 
@@ -138,6 +141,7 @@ def main(argv: list[str]) -> int:
     fast = SolverSpec(args.method, args.atol, args.rtol, "batched", time_change=args.time_change)
     for name in args.model:
         adapter, jobs = MODELS[name](args)
-        print(json.dumps(bench(adapter, jobs, args.batch_size, fast, args.ref_tol,
-                                ref_cache=args.ref_json, ref_time_change=args.ref_time_change)), flush=True)
+        record = bench(adapter, jobs, args.batch_size, fast, args.ref_tol,
+                       ref_cache=args.ref_json, ref_time_change=args.ref_time_change)
+        print(json.dumps(record), flush=True)
     return 0
