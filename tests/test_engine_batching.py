@@ -102,3 +102,34 @@ def test_probe_seed_is_stable_and_distinct():
     assert probe_seed("a", "b", 0) == probe_seed("a", "b", 0)
     assert len({probe_seed("a", "b", 0), probe_seed("a", "b", 1), probe_seed("b", "a", 0),
                 probe_seed("ab", "", 0)}) == 4
+
+
+@pytest.mark.parametrize("method", ["dopri5", "bosh3", "rk4"])
+def test_divergence_only_at_stages_that_use_it(method):
+    """dl/dt is asked for only where the tableau's weights use it (dopri5: 5 of 6 stages per
+    step); the result is bitwise the one from computing it at every stage."""
+    from dlik.engine.solve import SolverSpec, solve
+
+    y0 = torch.linspace(-1.0, 2.0, 12, dtype=torch.float64).view(3, 4)
+    l0 = torch.zeros(3, dtype=torch.float64)
+    mask = torch.ones_like(y0)
+    spec = SolverSpec(method, 1e-6, 1e-6, step_size=0.05 if method == "rk4" else None)
+
+    def run(honour: bool):
+        asked = []
+
+        def func(t, y, idx, need_dl):
+            asked.append(need_dl)
+            dy = -y * (1.0 + t.view(-1, 1))
+            dl = (torch.sin(3 * y).sum(1) + torch.cos(20 * t)) if (need_dl or not honour) else None
+            return dy, dl
+        return solve(func, 0.0, 1.0, y0, l0, mask, spec), asked
+
+    skipped, asked = run(honour=True)
+    full, _ = run(honour=False)
+    assert torch.equal(skipped.y, full.y) and torch.equal(skipped.l, full.l)
+    assert torch.equal(skipped.nfe, full.nfe)
+    expected_skips = {"dopri5": 1, "bosh3": 0, "rk4": 0}[method]
+    stages = {"dopri5": 6, "bosh3": 3, "rk4": 4}[method]
+    n_steps = (len(asked) - (2 if method != "rk4" else 1)) // stages
+    assert asked.count(False) == expected_skips * n_steps

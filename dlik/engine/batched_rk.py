@@ -14,8 +14,10 @@ import torch
 
 from .tableaus import Tableau
 
-# func(t (b,), y (b, ...), l (b,) | None, idx (b,) original rows) -> (dy, dl | None)
-RowFunc = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor], tuple]
+# func(t (b,), y (b, ...), idx (b,) original rows, need_dl) -> (dy, dl | None). dl/dt must not
+# depend on l (a log-density accumulator), so dl is asked for only at stages whose weights use
+# it; func may return dl None when need_dl is False.
+RowFunc = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, bool], tuple]
 
 SAFETY, IFACTOR, DFACTOR = 0.9, 10.0, 0.2
 
@@ -58,14 +60,21 @@ class BatchedRK:
         self.tab, self.atol, self.rtol = tableau, atol, rtol
         self.step_size, self.max_steps = step_size, max_steps
 
-    def _stages(self, func, t, y, l, h, idx, k1):
+    def _needs_dl(self) -> tuple[bool, ...]:
+        """Per stage: is dl/dt used (by the solution, the error estimate, or as next k1)?"""
+        tab = self.tab
+        err = tab.b_err if tab.adaptive else (0.0,) * len(tab.b)
+        last = len(tab.b) - 1
+        return tuple(b != 0.0 or e != 0.0 or (tab.fsal and i == last)
+                     for i, (b, e) in enumerate(zip(tab.b, err)))
+
+    def _stages(self, func, t, y, with_l, h, idx, k1):
         """Return the stage derivatives (ky list, kl list) of one step for active rows."""
         ky, kl = [k1[0]], [k1[1]]
-        for c, arow in zip(self.tab.c[1:], self.tab.a[1:]):
+        for c, arow, need in zip(self.tab.c[1:], self.tab.a[1:], self._needs_dl()[1:]):
             hb = _bcast(h, y)
             yi = y + hb * sum(a * k for a, k in zip(arow, ky) if a != 0.0)
-            li = None if l is None else l + h * sum(a * k for a, k in zip(arow, kl) if a != 0.0)
-            dy, dl = func(t + c * h, yi, li, idx)
+            dy, dl = func(t + c * h, yi, idx, with_l and need)
             ky.append(dy)
             kl.append(dl)
         return ky, kl
@@ -81,8 +90,7 @@ class BatchedRK:
         h0 = torch.where((d0 < 1e-5) | (d1 < 1e-5), torch.full_like(d0, 1e-6), 0.01 * d0 / d1)
         h0 = h0.clamp(max=span)  # the probe point must stay inside the interval
         y1 = y0 + _bcast(h0 * direction, y0) * f0[0]
-        l1 = None if l0 is None else l0 + h0 * direction * f0[1]
-        f1 = func(t0 + h0 * direction, y1, l1, idx)
+        f1 = func(t0 + h0 * direction, y1, idx, l0 is not None)
         dfy = (f1[0] - f0[0])
         dfl = None if l0 is None else f1[1] - f0[1]
         d2 = _ratio(dfy, zeros, y0, mask, self.atol, self.rtol, dfl, l0, l0) / h0
@@ -109,7 +117,7 @@ class BatchedRK:
         steps = torch.zeros(n, dtype=torch.long, device=dev)
         if span == 0:
             return IntegrationResult(out_y, out_l, nfe, status)
-        k1 = func(t, y, l, idx)
+        k1 = func(t, y, idx, l is not None)
         nfe += 1
         if self.tab.adaptive:
             h = self._initial_step(func, t, y, l, k1, m, direction, span, idx)
@@ -120,7 +128,7 @@ class BatchedRK:
             remaining = (t1 - t) * direction
             h = torch.minimum(h, remaining)
             hs = h * direction
-            ky, kl = self._stages(func, t, y, l, hs, idx, k1)
+            ky, kl = self._stages(func, t, y, l is not None, hs, idx, k1)
             nfe[idx] += len(self.tab.c) - 1
             hb = _bcast(hs, y)
             y_new = y + hb * sum(b * k for b, k in zip(self.tab.b, ky) if b != 0.0)
@@ -173,6 +181,6 @@ class BatchedRK:
                     k1 = (k1[0][keep], None if k1[1] is None else k1[1][keep])
             h = h_next
             if not self.tab.fsal and idx.numel():
-                k1 = func(t, y, l, idx)
+                k1 = func(t, y, idx, l is not None)
                 nfe[idx] += 1
         return IntegrationResult(out_y, out_l, nfe, status)

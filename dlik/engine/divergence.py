@@ -14,6 +14,13 @@ def call_drift(drift: Drift, x: torch.Tensor, t: torch.Tensor, cond: dict | None
     return drift(x, t) if cond is None else drift(x, t, cond)
 
 
+def drift_only(drift: Drift, x: torch.Tensor, t: torch.Tensor, cond: dict | None,
+               net_dtype: torch.dtype) -> torch.Tensor:
+    """Return drift(x, t[, cond]) as float64 from one forward pass without a graph."""
+    with torch.no_grad():
+        return call_drift(drift, x.to(net_dtype), t.to(net_dtype), cond).double()
+
+
 def _vjp(f: torch.Tensor, x: torch.Tensor, vs: torch.Tensor, retain: bool = False) -> torch.Tensor:
     """Return v^T J for each v in vs (leading axis), batched when possible."""
     if vs.shape[0] == 1:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .divergence import Drift, drift_and_divergence
+from .divergence import Drift, drift_and_divergence, drift_only
 from .probes import check_estimator, make_probes
 from .solve import SolverSpec, solve
 
@@ -91,10 +91,13 @@ def log_likelihood(
         raise ValueError("mask leaves a row with no counted dims")
     probes = make_probes(estimator, x0.shape[1:], n_probes, _seeds(seeds, n), net_dtype, x0.device)
 
-    def func(t, y, _l, idx):
+    def func(t, y, idx, need_div):
+        ci = _slice(cond, idx, n)
+        if not need_div:  # a stage whose divergence the solver does not use: forward only
+            return drift_only(drift, y, t, ci, net_dtype), None
         mi = m if idx.numel() == n else m[idx]
         pi = None if probes is None else (probes if idx.numel() == n else probes[idx])
-        return drift_and_divergence(drift, y, t, _slice(cond, idx, n), mi, pi, net_dtype)
+        return drift_and_divergence(drift, y, t, ci, mi, pi, net_dtype)
 
     spec = SolverSpec(method, atol, rtol, integrator, step_size, max_steps, time_change)
     y0 = x0.detach().double()

@@ -71,8 +71,8 @@ class SolverSpec:
 
 
 def _changed(func: RowFunc, tc: TimeChange) -> RowFunc:
-    def g(s, y, l, idx):
-        dy, dl = func(tc.to_t(s), y, l, idx)
+    def g(s, y, idx, need_dl):
+        dy, dl = func(tc.to_t(s), y, idx, need_dl)
         k = tc.dt_ds(s)
         return dy * k.view(-1, *([1] * (dy.dim() - 1))), None if dl is None else dl * k
     return g
@@ -86,7 +86,7 @@ def _torchdiffeq(func: RowFunc, s0, s1, y0, l0, spec: SolverSpec) -> Integration
     def f(s, state):
         nfe[0] += 1
         y = state[0]
-        dy, dl = func(s.expand(n).to(torch.float64), y, None, idx)
+        dy, dl = func(s.expand(n).to(torch.float64), y, idx, l0 is not None)
         return (dy,) if l0 is None else (dy, dl)
 
     state = (y0,) if l0 is None else (y0, l0)

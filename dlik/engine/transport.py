@@ -7,16 +7,14 @@ from collections.abc import Sequence
 
 import torch
 
-from .divergence import Drift, call_drift
+from .divergence import Drift, call_drift, drift_only
 from .likelihood import _slice
 from .solve import SolverSpec, solve
 
 
 def _row_func(drift: Drift, cond: dict | None, net_dtype: torch.dtype, n: int):
-    def func(t, y, _l, idx):
-        with torch.no_grad():
-            f = call_drift(drift, y.to(net_dtype), t.to(net_dtype), _slice(cond, idx, n))
-        return f.double(), None
+    def func(t, y, idx, _need_dl):
+        return drift_only(drift, y, t, _slice(cond, idx, n), net_dtype), None
     return func
 
 
