@@ -49,9 +49,10 @@ def run_jobs(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
 
 
 def solver_label(spec: SolverSpec) -> str:
-    """Return integrator/method/atol=/rtol=/time_change= of a solver spec."""
-    return (f"{spec.resolved_integrator}/{spec.method}/atol={spec.atol}/rtol={spec.rtol}/"
-            f"time_change={spec.time_change}")
+    """Return integrator/method/atol=/rtol=/time_change= (or step_size= for fixed steps)."""
+    control = (f"atol={spec.atol}/rtol={spec.rtol}" if spec.step_size is None
+               else f"step_size={spec.step_size}")
+    return f"{spec.resolved_integrator}/{spec.method}/{control}/time_change={spec.time_change}"
 
 
 def reference_bpd(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
@@ -128,6 +129,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--method", default="dopri5")
     ap.add_argument("--atol", type=float, default=1e-5)
     ap.add_argument("--rtol", type=float, default=1e-5)
+    ap.add_argument("--step-size", type=float, default=None,
+                    help="fixed steps (in the changed time) instead of atol/rtol control")
     ap.add_argument("--time-change", default="none")
     ap.add_argument("--ref-tol", type=float, default=1e-8)
     ap.add_argument("--ref-time-change", default="none", help="the reference's time change")
@@ -138,7 +141,8 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    fast = SolverSpec(args.method, args.atol, args.rtol, "batched", time_change=args.time_change)
+    fast = SolverSpec(args.method, args.atol, args.rtol, "batched", step_size=args.step_size,
+                      time_change=args.time_change)
     for name in args.model:
         adapter, jobs = MODELS[name](args)
         record = bench(adapter, jobs, args.batch_size, fast, args.ref_tol,

@@ -128,9 +128,14 @@ def test_bad_names_raise_with_accepted_values(gaussian_batch):
         log_likelihood(ad.drift, x0, pm, ps, cond=cond, integrator="fast")
     with pytest.raises(ValueError, match="fixed-step"):
         log_likelihood(ad.drift, x0, pm, ps, cond=cond, method="rk4", integrator="batched")
+    with pytest.raises(ValueError, match="step_size must be > 0 or null, got 0.0"):
+        log_likelihood(ad.drift, x0, pm, ps, cond=cond, step_size=0.0)
+    with pytest.raises(ValueError, match="torchdiffeq's 'dopri5' ignores step_size"):
+        log_likelihood(ad.drift, x0, pm, ps, cond=cond, integrator="torchdiffeq", step_size=0.1)
 
 
 @pytest.mark.parametrize("method,opts", [("rk4", {"step_size": 0.01}),
+                                         ("dopri5", {"step_size": 0.02}),
                                          ("adaptive_heun", {}), ("bosh3", {}),
                                          ("midpoint", {"step_size": 0.005})])
 def test_other_methods_agree_with_closed_form(gaussian_batch, method, opts):
@@ -138,3 +143,16 @@ def test_other_methods_agree_with_closed_form(gaussian_batch, method, opts):
     res = log_likelihood(ad.drift, x0, pm, ps, cond=cond, method=method, t_start=0.0,
                          atol=1e-6, rtol=1e-6, **opts)
     assert (res.logp - exact).abs().max() / 4 < 1e-3, method
+
+
+def test_fixed_steps_of_an_embedded_pair_converge_at_its_order(gaussian_batch):
+    """dopri5 with a step_size takes exactly those steps (1 + 6 NFE per step, FSAL) and its
+    error against the closed form falls at least like h^5 (halving h: 32x or more)."""
+    ad, x0, pm, ps, cond, exact = gaussian_batch(n=2, dim=4)
+    errs = []
+    for h in (0.05, 0.025):
+        res = log_likelihood(ad.drift, x0, pm, ps, cond=cond, estimator="exact", t_start=0.0,
+                             step_size=h, integrator="batched")
+        assert res.nfe.tolist() == [1 + 6 * round(1 / h)] * 2
+        errs.append(float((res.logp - exact).abs().max()))
+    assert errs[0] / errs[1] > 32 and errs[1] < 1e-6, errs

@@ -59,11 +59,13 @@ class BatchedRK:
             raise ValueError(f"step_size must be > 0, got {step_size}")
         self.tab, self.atol, self.rtol = tableau, atol, rtol
         self.step_size, self.max_steps = step_size, max_steps
+        # A step_size fixes the steps of any tableau (an embedded pair's estimate goes unused).
+        self.adaptive = tableau.adaptive and step_size is None
 
     def _needs_dl(self) -> tuple[bool, ...]:
         """Per stage: is dl/dt used (by the solution, the error estimate, or as next k1)?"""
         tab = self.tab
-        err = tab.b_err if tab.adaptive else (0.0,) * len(tab.b)
+        err = tab.b_err if self.adaptive else (0.0,) * len(tab.b)
         last = len(tab.b) - 1
         return tuple(b != 0.0 or e != 0.0 or (tab.fsal and i == last)
                      for i, (b, e) in enumerate(zip(tab.b, err)))
@@ -119,7 +121,7 @@ class BatchedRK:
             return IntegrationResult(out_y, out_l, nfe, status)
         k1 = func(t, y, idx, l is not None)
         nfe += 1
-        if self.tab.adaptive:
+        if self.adaptive:
             h = self._initial_step(func, t, y, l, k1, m, direction, span, idx)
             nfe += 1
         else:
@@ -137,7 +139,7 @@ class BatchedRK:
             finite = torch.isfinite(y_new.flatten(1)).all(1)
             if l_new is not None:
                 finite &= torch.isfinite(l_new)
-            if self.tab.adaptive:
+            if self.adaptive:
                 ey = hb * sum(e * k for e, k in zip(self.tab.b_err, ky) if e != 0.0)
                 el = None if l is None else hs * sum(
                     e * k for e, k in zip(self.tab.b_err, kl) if e != 0.0)

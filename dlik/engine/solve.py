@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torchdiffeq import odeint
 from torchdiffeq._impl.odeint import SOLVERS as TORCHDIFFEQ_SOLVERS
+from torchdiffeq._impl.solvers import FixedGridODESolver
 
 from .batched_rk import BatchedRK, IntegrationResult, RowFunc
 from .tableaus import TABLEAUS
@@ -61,6 +62,12 @@ class SolverSpec:
                              f"got {self.time_change!r}")
         if not (self.atol > 0 and self.rtol > 0):
             raise ValueError(f"atol and rtol must be > 0, got {self.atol}, {self.rtol}")
+        if self.step_size is not None and not self.step_size > 0:
+            raise ValueError(f"step_size must be > 0 or null, got {self.step_size}")
+        if (self.step_size is not None and self.resolved_integrator == "torchdiffeq"
+                and not issubclass(TORCHDIFFEQ_SOLVERS[self.method], FixedGridODESolver)):
+            raise ValueError(f"torchdiffeq's {self.method!r} ignores step_size; use "
+                             "integrator=batched for fixed steps of an embedded pair")
 
     @property
     def resolved_integrator(self) -> str:
