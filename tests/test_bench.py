@@ -43,3 +43,13 @@ def test_bench_cli_prints_one_json_line(capsys):
                  "--rtol", "1e-3", "--ref-tol", "1e-6"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["model"].startswith("analytic_gaussian(dim=16")
+
+
+def test_bench_cli_fixed_steps(capsys):
+    """--step-size runs the fast path on fixed steps: rk4 at h = 0.05 is 4 NFE per step, 20 steps."""
+    assert main(["--samples", "2", "--batch-size", "2", "--dim", "16", "--method", "rk4",
+                 "--step-size", "0.05", "--ref-tol", "1e-6"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["fast_solver"] == "batched/rk4/step_size=0.05/time_change=none"
+    assert rec["nfe_per_sample_fast"] == 80
+    assert rec["max_abs_dbpd_fast_vs_ref"] < 1e-3
