@@ -46,7 +46,7 @@ def test_bench_cli_prints_one_json_line(capsys):
 
 
 def test_bench_cli_fixed_steps(capsys):
-    """--step-size runs the fast path on fixed steps: rk4 at h = 0.05 is 4 NFE per step, 20 steps."""
+    """--step-size runs the fast path on fixed steps: rk4, h = 0.05: 20 steps of 4 NFE."""
     assert main(["--samples", "2", "--batch-size", "2", "--dim", "16", "--method", "rk4",
                  "--step-size", "0.05", "--ref-tol", "1e-6"]) == 0
     rec = json.loads(capsys.readouterr().out)
