@@ -16,8 +16,8 @@ MEASURE_COLUMNS = (
 )
 PROVENANCE_COLUMNS = (
     "model_id", "checkpoint_hash", "config_hash", "integrator", "solver", "atol", "rtol",
-    "estimator", "n_probes", "seed", "t_start", "t_end", "device", "batch_size",
-    "dlik_version", "git_commit",
+    "step_size", "time_change", "estimator", "n_probes", "seed", "t_start", "t_end", "device",
+    "batch_size", "dlik_version", "git_commit",
 )
 
 
