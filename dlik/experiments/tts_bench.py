@@ -10,13 +10,17 @@ from .tts_text_agnostic import TextAgnosticStudy
 
 
 def bench_jobs(n_samples: int, device: str = "cpu", n_utterances: int = 2,
-               checkpoint: str = "embedded:ljspeech") -> tuple[GradTTSAdapter, list[Job]]:
-    """Return (adapter, n_samples text-swap jobs over n_utterances test utterances)."""
-    data = TTSCorpus("ljspeech", split="test", n_utterances=n_utterances, max_seconds=2.5)
+               checkpoint: str = "embedded:ljspeech",
+               skip_utterances: int = 0) -> tuple[GradTTSAdapter, list[Job]]:
+    """Return (adapter, n_samples text-swap jobs over n_utterances test utterances, after the
+    first skip_utterances: a held-out set for settings chosen on the first ones)."""
+    data = TTSCorpus("ljspeech", split="test", n_utterances=skip_utterances + n_utterances,
+                     max_seconds=2.5)
     study = TextAgnosticStudy(data, variants=["own", "other_matched", "other_random",
                                               "shuffled", "substituted", "reversed", "empty",
                                               "similar"])
-    jobs = study.jobs()
+    skipped = {u.utt_id for u in data.utterances()[:skip_utterances]}
+    jobs = [j for j in study.jobs() if j.sample_id not in skipped]
     per = max(1, n_samples // n_utterances)
     by_utt: dict[str, list[Job]] = {}
     for j in jobs:
