@@ -40,3 +40,17 @@ def test_clean_beats_noise_and_reversal(name, layout):
         clean = bpd[(u.utt_id, "clean")]
         assert clean < bpd[(u.utt_id, "noise10")], u.utt_id
         assert clean < bpd[(u.utt_id, "reversed")], u.utt_id
+
+
+def test_bench_jobs_held_out_utterances_are_disjoint():
+    """bench_jobs(skip_utterances=k) scores the utterances after the first k (a held-out set
+    for solver settings chosen on the first ones), with the same texts per utterance."""
+    from dlik.experiments.tts_bench import bench_jobs
+
+    _, first = bench_jobs(4, n_utterances=2)
+    _, held = bench_jobs(4, n_utterances=2, skip_utterances=2)
+    _, both = bench_jobs(8, n_utterances=4)
+    assert len(first) == len(held) == 4
+    assert not {j.sample_id for j in first} & {j.sample_id for j in held}
+    key = lambda j: (j.sample_id, j.condition_id, j.payload["text"])  # noqa: E731
+    assert sorted(map(key, first + held)) == sorted(map(key, both))

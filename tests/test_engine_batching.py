@@ -129,7 +129,7 @@ def test_divergence_only_at_stages_that_use_it(method):
     full, _ = run(honour=False)
     assert torch.equal(skipped.y, full.y) and torch.equal(skipped.l, full.l)
     assert torch.equal(skipped.nfe, full.nfe)
-    expected_skips = {"dopri5": 1, "bosh3": 0, "rk4": 0}[method]
-    stages = {"dopri5": 6, "bosh3": 3, "rk4": 4}[method]
-    n_steps = (len(asked) - (2 if method != "rk4" else 1)) // stages
-    assert asked.count(False) == expected_skips * n_steps
+    # dopri5: k1 and the initial-step probe, then 6 stages per step, one of them skipped
+    skips = (len(asked) - 2) // 6 if method == "dopri5" else 0
+    assert skips > 0 or method != "dopri5"
+    assert asked.count(False) == skips

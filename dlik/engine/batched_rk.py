@@ -61,19 +61,16 @@ class BatchedRK:
         self.step_size, self.max_steps = step_size, max_steps
         # A step_size fixes the steps of any tableau (an embedded pair's estimate goes unused).
         self.adaptive = tableau.adaptive and step_size is None
-
-    def _needs_dl(self) -> tuple[bool, ...]:
-        """Per stage: is dl/dt used (by the solution, the error estimate, or as next k1)?"""
-        tab = self.tab
-        err = tab.b_err if self.adaptive else (0.0,) * len(tab.b)
-        last = len(tab.b) - 1
-        return tuple(b != 0.0 or e != 0.0 or (tab.fsal and i == last)
-                     for i, (b, e) in enumerate(zip(tab.b, err)))
+        # Per stage: is dl/dt used (by the solution, the error estimate, or as the next k1)?
+        err = tableau.b_err if self.adaptive else (0.0,) * len(tableau.b)
+        last = len(tableau.b) - 1
+        self.needs_dl = tuple(b != 0.0 or e != 0.0 or (tableau.fsal and i == last)
+                              for i, (b, e) in enumerate(zip(tableau.b, err)))
 
     def _stages(self, func, t, y, with_l, h, idx, k1):
         """Return the stage derivatives (ky list, kl list) of one step for active rows."""
         ky, kl = [k1[0]], [k1[1]]
-        for c, arow, need in zip(self.tab.c[1:], self.tab.a[1:], self._needs_dl()[1:]):
+        for c, arow, need in zip(self.tab.c[1:], self.tab.a[1:], self.needs_dl[1:]):
             hb = _bcast(h, y)
             yi = y + hb * sum(a * k for a, k in zip(arow, ky) if a != 0.0)
             dy, dl = func(t + c * h, yi, idx, with_l and need)
