@@ -27,7 +27,8 @@ def _gaussian(args) -> tuple[Adapter, list[Job]]:
 def _gradtts(args) -> tuple[Adapter, list[Job]]:
     from .experiments.tts_bench import bench_jobs
 
-    return bench_jobs(args.samples, device=args.device, n_utterances=args.utterances)
+    return bench_jobs(args.samples, device=args.device, n_utterances=args.utterances,
+                      skip_utterances=args.skip_utterances)
 
 
 MODELS: dict[str, Callable] = {"gaussian": _gaussian, "gradtts": _gradtts}
@@ -124,6 +125,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--utterances", type=int, default=2,
                     help="gradtts: test utterances the samples' text swaps come from")
+    ap.add_argument("--skip-utterances", type=int, default=0,
+                    help="gradtts: start after this many test utterances (a held-out set)")
     ap.add_argument("--dim", type=int, default=80 * 64, help="gaussian: data dims")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--method", default="dopri5")
