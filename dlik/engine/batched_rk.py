@@ -55,8 +55,6 @@ class BatchedRK:
                  step_size: float | None = None, max_steps: int = 10_000) -> None:
         if not tableau.adaptive and step_size is None:
             raise ValueError(f"method {tableau.name!r} is fixed-step: set solver.step_size")
-        if step_size is not None and step_size <= 0:
-            raise ValueError(f"step_size must be > 0, got {step_size}")
         self.tab, self.atol, self.rtol = tableau, atol, rtol
         self.step_size, self.max_steps = step_size, max_steps
         # A step_size fixes the steps of any tableau (an embedded pair's estimate goes unused).
@@ -116,7 +114,8 @@ class BatchedRK:
         steps = torch.zeros(n, dtype=torch.long, device=dev)
         if span == 0:
             return IntegrationResult(out_y, out_l, nfe, status)
-        k1 = func(t, y, idx, l is not None)
+        with_l = l0 is not None
+        k1 = func(t, y, idx, with_l)
         nfe += 1
         if self.adaptive:
             h = self._initial_step(func, t, y, l, k1, m, direction, span, idx)
@@ -127,7 +126,7 @@ class BatchedRK:
             remaining = (t1 - t) * direction
             h = torch.minimum(h, remaining)
             hs = h * direction
-            ky, kl = self._stages(func, t, y, l is not None, hs, idx, k1)
+            ky, kl = self._stages(func, t, y, with_l, hs, idx, k1)
             nfe[idx] += len(self.tab.c) - 1
             hb = _bcast(hs, y)
             y_new = y + hb * sum(b * k for b, k in zip(self.tab.b, ky) if b != 0.0)
@@ -180,6 +179,6 @@ class BatchedRK:
                     k1 = (k1[0][keep], None if k1[1] is None else k1[1][keep])
             h = h_next
             if not self.tab.fsal and idx.numel():
-                k1 = func(t, y, idx, l is not None)
+                k1 = func(t, y, idx, with_l)
                 nfe[idx] += 1
         return IntegrationResult(out_y, out_l, nfe, status)
