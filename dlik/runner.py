@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import math
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -15,6 +15,7 @@ from tqdm import tqdm
 from .engine import log_likelihood, probe_seed
 from .engine.solve import SolverSpec
 from .models.base import Adapter, Job, Prepared
+from .seeding import stable_int
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
     """Return True when the job belongs to shard (i, n) by a stable hash of its key."""
     if shard is None:
         return True
-    h = int(hashlib.sha256("\x1f".join(job.key).encode()).hexdigest()[:8], 16)
+    h = stable_int(*job.key)
     return h % shard[1] == shard[0]
 
 
@@ -110,7 +111,8 @@ class Runner:
                 "bpd": float(res.bpd[i]), "prior_logp": float(res.prior_logp[i]),
                 "divergence_integral": float(res.divergence_integral[i]),
                 "n_dims": int(res.n_dims[i]), "nfe": int(res.nfe[i]), "wall_s": wall,
-                "status": res.status[i], "batch_size": len(batch)})
+                "status": res.status[i], "batch_size": len(batch),
+                **{c: -float(res.logp[i]) / (math.log(2) * n) for c, n in prep.bpd_dims.items()}})
         return rows
 
     def _flush(self, batch: list[tuple[Job, Prepared]]) -> list[dict]:

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from dlik.engine import DiscreteDDPMSchedule, LinearBetaSchedule, log_likelihood
+from dlik.engine import log_likelihood
+from dlik.models.schedules import DiscreteDDPMSchedule, LinearBetaSchedule
 
 
 @pytest.mark.parametrize("integrator", ["batched", "torchdiffeq"])

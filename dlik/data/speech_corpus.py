@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from ..seeding import stable_frac
 from .espeak import SAMPLE_RATE, espeak_version, synthesize
 
 SENTENCES = Path(__file__).with_name("sentences.txt")
@@ -41,7 +42,7 @@ def read_sentences(path: Path = SENTENCES) -> list[str]:
 
 
 def _frac(key: str) -> float:
-    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 16**8
+    return stable_frac(key)
 
 
 def _trim(wave: np.ndarray, pad_s: float = 0.05) -> np.ndarray:

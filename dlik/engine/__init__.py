@@ -2,11 +2,10 @@
 
 from .likelihood import LikelihoodResult, gaussian_logp, log_likelihood
 from .probes import ESTIMATORS, probe_seed
-from .schedules import DiscreteDDPMSchedule, LinearBetaSchedule
 from .solve import INTEGRATORS, METHODS, TIME_CHANGES, SolverSpec
 
 __all__ = [
-    "ESTIMATORS", "INTEGRATORS", "METHODS", "TIME_CHANGES", "DiscreteDDPMSchedule",
-    "LikelihoodResult", "LinearBetaSchedule", "SolverSpec", "gaussian_logp",
+    "ESTIMATORS", "INTEGRATORS", "METHODS", "TIME_CHANGES",
+    "LikelihoodResult", "SolverSpec", "gaussian_logp",
     "log_likelihood", "probe_seed",
 ]

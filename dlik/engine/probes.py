@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import torch
+
+from ..seeding import stable_seed
 
 ESTIMATORS = ("rademacher", "gaussian", "exact")
 
 
 def probe_seed(sample_id: str, condition_id: str, seed: int) -> int:
     """Return a 63-bit seed from sha256 of (sample_id, condition_id, seed)."""
-    digest = hashlib.sha256(f"{sample_id}\x1f{condition_id}\x1f{seed}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+    return stable_seed(sample_id, condition_id, seed)
 
 
 def check_estimator(estimator: str) -> None:

@@ -8,7 +8,7 @@ import torch
 from ..engine.transport import ode_path, sde_path
 from ..models.base import Job
 from .audio_measures import MEASURE_COLUMNS, AudioMeasures
-from .tts_text_agnostic import stable_rng
+from ..seeding import stable_rng
 
 SAMPLERS = ("ode", "sde")
 

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 
 import pandas as pd
 
 from ..data.perturbations import (MEL_PERTURBATIONS, WAVE_PERTURBATIONS, check_perturbation)
 from ..models.base import Job
+from ..seeding import stable_int
 from .tts_text_agnostic import utterance_payload
 
 UNITS = {"white_noise": "snr_db", "babble": "snr_db", "lowpass": "hz", "reverb": "rt60_s",
          "clipping": "fraction_of_peak", "resampling": "hz", "time_stretch": "rate",
          "mel_blur": "sigma"}
-
-
-def _seed(*parts) -> int:
-    return int(hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:8], 16)
 
 
 def _wave_transform(name: str, level: float, seed: int, other_paths: tuple, wave):
@@ -52,7 +48,7 @@ class QualityStudy:
             others = tuple(str(o.wav_path) for o in pool if o.utt_id != u.utt_id)
             for name, levels in self.perturbations.items():
                 for level in levels:
-                    seed = _seed(u.utt_id, name, level, self.seed)
+                    seed = stable_int(u.utt_id, name, level, self.seed)
                     payload = dict(base)
                     if name in MEL_PERTURBATIONS:
                         payload["mel_transform"] = functools.partial(

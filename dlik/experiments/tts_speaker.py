@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..models.base import Job
-from .tts_text_agnostic import stable_rng
+from ..seeding import stable_rng
 
 
 class SpeakerStudy:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import random
 
 import pandas as pd
 
 from ..models.base import Job
+from ..seeding import stable_rng
 from .text_variants import VARIANTS, check_variants
-
-
-def stable_rng(*parts: object) -> random.Random:
-    """Return a Random seeded from sha256 of parts (never Python's hash)."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "little"))
 
 
 def utterance_payload(u, multi_speaker: bool) -> dict:

@@ -33,6 +33,9 @@ class Prepared:
     prior_std: torch.Tensor | float = 1.0
     cond: dict[str, torch.Tensor] = field(default_factory=dict)
     columns: dict[str, Any] = field(default_factory=dict)
+    bpd_dims: dict[str, int] = field(default_factory=dict)
+    """Other normalisations of the same log-density: column -> dims; the runner writes
+    -logp_nats / (ln 2 * dims) there (e.g. SDXL's pixel_bpd over 3 H W)."""
 
     @property
     def bucket_key(self) -> tuple:
@@ -40,11 +43,26 @@ class Prepared:
         return (tuple(self.x0.shape), self.x0.dtype)
 
 
+CAPABILITIES = ("null_condition", "sample")
+"""What an adapter may declare beyond scoring:
+- null_condition: `null_condition(cond)` returns the condition of "no condition" (empty
+  text / zero speaker / zero prompt embedding), shaped like cond, for pmi and CFG.
+- sample: `reverse_sde_drift(x, t, cond)` and `diffusion(t)` for the reverse SDE, and
+  `prior_sample(cond, generator)` for x1; the engine integrates (engine.transport)."""
+
+
 class Adapter(Protocol):
-    """A model seen by the runner: turns jobs into tensors and evaluates the PF-ODE drift."""
+    """A model seen by the runner: turns jobs into tensors and evaluates the PF-ODE drift.
+
+    Calling convention, for every adapter: `drift(x, t, cond)` with x batched [B, ...],
+    t a float [B] tensor, and cond a dict of tensors batched like x, or None for a model
+    that takes no condition. Optional capabilities are listed in `capabilities` (a subset
+    of CAPABILITIES) and checked with `require`, never found by getattr.
+    """
 
     model_id: str
     device: torch.device
+    capabilities: frozenset[str]
 
     def weights_hash(self) -> str:
         """Return a short hash of the weights and model settings."""
@@ -52,5 +70,16 @@ class Adapter(Protocol):
     def prepare(self, job: Job) -> Prepared:
         """Return the tensors of one job (raise on a bad sample: the runner logs an error row)."""
 
-    def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
+    def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None) -> torch.Tensor:
         """Return the probability-flow drift f(x, t | cond), shaped like x."""
+
+
+def require(adapter: Adapter, capability: str) -> Adapter:
+    """Return adapter if it declares capability, else raise naming what it declares."""
+    if capability not in CAPABILITIES:
+        raise ValueError(f"capability must be one of {list(CAPABILITIES)}, got {capability!r}")
+    have = adapter.capabilities
+    if capability not in have:
+        raise ValueError(f"{adapter.model_id} does not support {capability!r} "
+                         f"(it declares {sorted(have)}); pick a model that does")
+    return adapter

@@ -8,8 +8,9 @@ import math
 import torch
 
 from ..engine.likelihood import gaussian_logp
-from ..engine.schedules import LinearBetaSchedule
+from ..seeding import stable_int
 from .base import Job, Prepared
+from .schedules import LinearBetaSchedule, pf_ode_drift
 
 
 class AnalyticGaussianSDE:
@@ -37,7 +38,7 @@ class AnalyticGaussianSDE:
         m, s, mu = cond["m"], cond["s"], cond["mu"]
         tt, _ = self._coefs(t, x)
         beta = self.schedule.beta(tt)
-        return (0.5 * beta * (mu - x - self.score(x, t, m, s, mu))).to(x.dtype)
+        return pf_ode_drift(beta, x, self.score(x, t, m, s, mu), mu).to(x.dtype)
 
     def exact_logp(self, x0: torch.Tensor, m, s, mask=None) -> torch.Tensor:
         """Return the closed-form log N(x0; m, s^2) per row over masked dims (float64)."""
@@ -47,6 +48,8 @@ class AnalyticGaussianSDE:
 
 class GaussianAdapter:
     """Adapter for the sanity study: each sample draws its own (m, s, mu) and x0 from a seed."""
+
+    capabilities: frozenset[str] = frozenset()
 
     def __init__(self, dim: int = 16, beta_min: float = 0.05, beta_max: float = 20.0,
                  mu_scale: float = 2.0, prior: str = "terminal", dtype: str = "float64",
@@ -68,7 +71,7 @@ class GaussianAdapter:
 
     def prepare(self, job: Job) -> Prepared:
         """Return x0 ~ N(m, s^2) with per-sample (m, s, mu) from the sample's seed."""
-        seed = int(hashlib.sha256(str(job.sample_id).encode()).hexdigest()[:12], 16)
+        seed = stable_int(job.sample_id, bits=48)
         g = torch.Generator().manual_seed(seed)
         d = self.dim
         m = torch.randn(d, generator=g, dtype=torch.float64)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...engine.schedules import LinearBetaSchedule
+from ..schedules import LinearBetaSchedule, pf_ode_drift, reverse_sde_drift
 from ..base import Job, Prepared
 from .align_prior import BLANK_ID, aligned_mu
 from .checkpoint import checkpoint_hash, load_gradtts
@@ -29,6 +29,8 @@ class GradTTSAdapter:
     Job payload: `text` (str), and `audio_path` (str) or `wave` (np.ndarray, 22.05 kHz) or
     `mel` (Tensor [80, T]); optional `speaker` (int index) for multi-speaker models.
     """
+
+    capabilities: frozenset[str] = frozenset({"sample"})
 
     def __init__(self, checkpoint: str | None = "embedded:ljspeech", prior: str = "standard",
                  dictionary: str | None = None, pe_scale: float | None = None,
@@ -140,23 +142,31 @@ class GradTTSAdapter:
                         cond=cond, columns={"n_frames": n, "n_phones": n_phones,
                                             "prior": self.prior})
 
-    def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
-        """Return the PF-ODE drift 1/2 beta_t (mu - x - s_theta(x, mu, t, spk)), masked."""
-        mu, mask = cond["mu"], cond["mask"]
+    def _score_beta(self, x: torch.Tensor, t: torch.Tensor, cond: dict):
         spk = cond.get("spk")
         spk_emb = None if spk is None else self.model.embed_speaker(spk)
-        score = self.estimator(x, mask, mu, t, spk_emb)
-        beta = self.schedule.beta(t).to(x.dtype).view(-1, 1, 1)
-        return 0.5 * beta * (mu - x - score) * mask
+        score = self.estimator(x, cond["mask"], cond["mu"], t, spk_emb)
+        return score, self.schedule.beta(t).to(x.dtype).view(-1, 1, 1)
 
-    def reverse_sde_drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
+    def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None) -> torch.Tensor:
+        """Return the PF-ODE drift 1/2 beta_t (mu - x - s_theta(x, mu, t, spk)), masked."""
+        cond = self._require_cond(cond)
+        score, beta = self._score_beta(x, t, cond)
+        return pf_ode_drift(beta, x, score, cond["mu"]) * cond["mask"]
+
+    def reverse_sde_drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None
+                          ) -> torch.Tensor:
         """Return the reverse-time SDE drift 1/2 beta_t (mu - x) - beta_t s_theta, masked."""
-        mu, mask = cond["mu"], cond["mask"]
-        spk = cond.get("spk")
-        spk_emb = None if spk is None else self.model.embed_speaker(spk)
-        score = self.estimator(x, mask, mu, t, spk_emb)
-        beta = self.schedule.beta(t).to(x.dtype).view(-1, 1, 1)
-        return (0.5 * beta * (mu - x) - beta * score) * mask
+        cond = self._require_cond(cond)
+        score, beta = self._score_beta(x, t, cond)
+        return reverse_sde_drift(beta, x, score, cond["mu"]) * cond["mask"]
+
+    @staticmethod
+    def _require_cond(cond: dict | None) -> dict:
+        if cond is None or "mu" not in cond or "mask" not in cond:
+            raise ValueError("Grad-TTS needs cond with 'mu' and 'mask' (the text prior); "
+                             f"got {None if cond is None else sorted(cond)}")
+        return cond
 
     def diffusion(self, t: torch.Tensor) -> torch.Tensor:
         """Return g(t) = sqrt(beta_t)."""

@@ -1,4 +1,7 @@
-"""Noise schedules of variance-preserving SDEs, as objects with closed-form integrals."""
+"""Noise schedules of variance-preserving SDEs, as objects with closed-form integrals.
+
+Model-side math (adapters import it); the engine never does.
+"""
 
 from __future__ import annotations
 
@@ -97,4 +100,14 @@ class DiscreteDDPMSchedule:
         return timestep / (self.num_train_timesteps - 1)
 
 
-SCHEDULES = {"linear_beta": LinearBetaSchedule, "ddpm_scaled_linear": DiscreteDDPMSchedule}
+
+def pf_ode_drift(beta: torch.Tensor, x: torch.Tensor, score: torch.Tensor,
+                 mu: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """Return the probability-flow drift 1/2 beta (mu - x - score) of a VP SDE towards mu."""
+    return 0.5 * beta * (mu - x - score)
+
+
+def reverse_sde_drift(beta: torch.Tensor, x: torch.Tensor, score: torch.Tensor,
+                      mu: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """Return the reverse-time SDE drift 1/2 beta (mu - x) - beta score of a VP SDE."""
+    return 0.5 * beta * (mu - x) - beta * score
