@@ -1,0 +1,265 @@
+"""SDXL likelihood adapter: (image, prompt) -> VAE latent x0, prompt embeddings, PF-ODE drift.
+
+Scores log p(latent | prompt) under the VP probability-flow ODE of the model's own schedule
+(schedule.py: t in [0, 1], UNet timestep N t - 1, alpha_bar exact at diffusers' grid):
+    dx/dt = -1/2 beta(t) (x - eps_hat(x, t, c) / sigma(t)),  sigma = sqrt(1 - alpha_bar),
+i.e. score = -eps_hat / sigma. Classifier-free guidance inside the ODE (`cfg` = w):
+eps_tilde = eps_c + w (eps_c - eps_u), so w = 0 is the plain conditional model (its value is a
+true model density log p(x | prompt)), w = -1 the unconditional one (zero prompt embeddings),
+and w is diffusers' guidance_scale - 1. For w != 0 the "likelihood" is that of the guided ODE's
+flow, not of any model's density. Prior N(0, I) (alpha_bar(1) = 0.0047 for SDXL: approximate).
+Integrate from t_start > 0: sigma(0) = 0 (the default t_start 1e-5 is timestep -0.99, sigma 0.003).
+bpd is over the 4 h w latent dims (the runner's `bpd`, also `latent_bpd`); `pixel_bpd` divides
+the same log-density by the 3 H W pixel dims, the paper's normalisation (it can be negative).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ...seeding import stable_seed
+from ..base import Job, Prepared
+from ..schedules import pf_ode_drift, reverse_sde_drift
+from .conditioning import PromptEncoder, check_added_embedding, time_ids
+from .image import fit, image_key, load_image, to_tensor
+from .loader import EMBEDDED_NAMES, files_hash, load_parts, resolve_path
+from .schedule import SDXLNoise
+
+VAE_MODES = ("mean", "sample")
+ORIGINAL_SIZES = ("target", "image")
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
+          "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+HALF = (torch.float16, torch.bfloat16)
+
+
+def _size_pair(image_size: Any, default: tuple[int, int]) -> tuple[int, int]:
+    if image_size is None:
+        return default
+    if isinstance(image_size, int | float | str):
+        return int(image_size), int(image_size)
+    vals = [int(v) for v in image_size]
+    if len(vals) != 2:
+        raise ValueError(f"image_size must be an int or [H, W], got {list(image_size)}")
+    return vals[0], vals[1]
+
+
+def _check_cfg(cfg: Any) -> float:
+    w = float(cfg)
+    if not math.isfinite(w):
+        raise ValueError(f"cfg must be a finite float (0 = no guidance), got {cfg!r}")
+    return w
+
+
+class SDXLAdapter:
+    """Scores an image's VAE latent under an SDXL-format model given a prompt.
+
+    Job payload: `image_path` (str) or `image` (PIL image / array), `prompt` (str, or None
+    for the null prompt = zero embeddings), optional `cfg` (overrides the adapter's).
+    """
+
+    capabilities: frozenset[str] = frozenset({"null_condition", "sample"})
+    columns: tuple[str, ...] = ("prompt", "null_prompt", "prompt_tokens", "cfg", "vae_mode",
+                                "image_size", "latent_bpd", "pixel_bpd")
+
+    def __init__(self, path: str | None = "embedded", dtype: str = "float32",
+                 device: str | torch.device = "cpu", vae_mode: str = "mean", cfg: float = 0.0,
+                 image_size: int | list[int] | None = None, original_size: str = "target",
+                 cache_size: int = 64) -> None:
+        if vae_mode not in VAE_MODES:
+            raise ValueError(f"vae_mode must be one of {list(VAE_MODES)}, got {vae_mode!r}")
+        if original_size not in ORIGINAL_SIZES:
+            raise ValueError(f"original_size must be one of {list(ORIGINAL_SIZES)}, "
+                             f"got {original_size!r}")
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+        self.device = torch.device(device)
+        self.dtype = DTYPES[dtype]
+        self.x_dtype = torch.float64 if self.dtype == torch.float64 else torch.float32
+        if self.dtype in HALF and self.device.type != "cuda":
+            raise ValueError(f"dtype={dtype!r} needs a CUDA device (got {self.device}); on CPU "
+                             "use float32 (the default, as likelihoods need) or float64")
+        self.vae_mode, self.cfg, self.original_size = vae_mode, _check_cfg(cfg), original_size
+        self.folder = resolve_path(path)
+        parts = load_parts(self.folder, self.device, self.dtype)
+        self.unet, self.vae = parts.unet, parts.vae
+        self.noise = SDXLNoise(parts.scheduler_config)
+        self.text = PromptEncoder((parts.tokenizer, parts.tokenizer_2),
+                                  (parts.text_encoder, parts.text_encoder_2), self.device)
+        self._files = parts.files
+        self._hash: str | None = None
+        self.vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        sample = self.unet.config.sample_size
+        default = _size_pair(sample, (0, 0))
+        self.image_size = _size_pair(image_size, (default[0] * self.vae_factor,
+                                                  default[1] * self.vae_factor))
+        mult = self.vae_factor * 2 ** (len(self.unet.config.down_block_types) - 1)
+        if min(self.image_size) <= 0 or any(s % mult for s in self.image_size):
+            raise ValueError(f"image_size must be positive multiples of {mult} (VAE x"
+                             f"{self.vae_factor}, UNet downsampling), got {list(self.image_size)}")
+        self.latent_shape = (int(self.unet.config.in_channels),
+                             self.image_size[0] // self.vae_factor,
+                             self.image_size[1] // self.vae_factor)
+        check_added_embedding(self.unet, self.text.null()[1].shape[-1])
+        name = "embedded_tiny" if str(path) in EMBEDDED_NAMES else Path(self.folder).name
+        self.model_id = f"sdxl:{name}"
+        self._latents: OrderedDict[tuple, tuple[torch.Tensor, tuple]] = OrderedDict()
+        self._cache_size = int(cache_size)
+
+    def weights_hash(self) -> str:
+        """Return a hash of every weight/config/tokenizer file plus the scoring settings."""
+        if self._hash is None:
+            self._hash = files_hash(self.folder, self._files)[:16]
+        h, w = self.image_size
+        return (f"{self._hash}:vae={self.vae_mode}:cfg={self.cfg:g}:{str(self.dtype)[6:]}:"
+                f"{h}x{w}:orig={self.original_size}")
+
+    @torch.no_grad()
+    def latent_of(self, payload: dict[str, Any], sample_id: str) -> tuple[torch.Tensor, tuple]:
+        """Return (scaled VAE latent [4, h, w], original (H, W) of the image), cached per image."""
+        seed = stable_seed("sdxl_vae_sample", sample_id) if self.vae_mode == "sample" else None
+        key = (image_key(payload), self.image_size, self.vae_mode, seed)
+        if key not in self._latents:
+            img = load_image(payload)
+            orig = (img.height, img.width)
+            x = to_tensor(fit(img, self.image_size))[None].to(self.device)
+            dist = self.vae.encode(x).latent_dist
+            z = dist.mean
+            if seed is not None:
+                noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed))
+                z = z + dist.std * noise.to(z.device, z.dtype)
+            self._latents[key] = (self._scale(z)[0].to(self.x_dtype), orig)
+            while len(self._latents) > self._cache_size:
+                self._latents.popitem(last=False)
+        self._latents.move_to_end(key)
+        return self._latents[key]
+
+    def _scale(self, z: torch.Tensor) -> torch.Tensor:
+        cfg = self.vae.config
+        mean, std = cfg.get("latents_mean"), cfg.get("latents_std")
+        if mean is not None and std is not None:
+            shape = (1, -1, 1, 1)
+            mean = torch.tensor(mean, dtype=z.dtype, device=z.device).view(shape)
+            std = torch.tensor(std, dtype=z.dtype, device=z.device).view(shape)
+            return (z - mean) * cfg.scaling_factor / std
+        if cfg.get("shift_factor") is not None:
+            z = z - cfg.shift_factor
+        return z * cfg.scaling_factor
+
+    def prompt_cond(self, prompt: str | None, cfg: float, original_hw: tuple[int, int]
+                    ) -> dict[str, torch.Tensor]:
+        """Return the unbatched cond of one prompt (None = zero embeddings) at a cfg."""
+        if prompt is None:
+            pe, pooled = self.text.null()
+        else:
+            pe, pooled, _ = self.text.encode(prompt)
+        orig = self.image_size if self.original_size == "target" else original_hw
+        return {"prompt_embeds": pe, "pooled": pooled,
+                "time_ids": time_ids(orig, (0, 0), self.image_size).to(self.device),
+                "cfg": torch.tensor(_check_cfg(cfg), dtype=torch.float32, device=self.device)}
+
+    def prepare(self, job: Job) -> Prepared:
+        """Return the image's latent x0, the prompt's cond, N(0, I) prior and bpd columns."""
+        payload = job.payload
+        if "prompt" not in payload:
+            raise ValueError("job payload needs 'prompt' (str, or None for the null prompt)")
+        prompt = payload["prompt"]
+        cfg = self.cfg if payload.get("cfg") is None else _check_cfg(payload["cfg"])
+        x0, orig = self.latent_of(payload, job.sample_id)
+        cond = self.prompt_cond(prompt, cfg, orig)
+        c, h, w = self.latent_shape
+        big_h, big_w = self.image_size
+        return Prepared(
+            x0=x0, cond=cond,
+            columns={"prompt": prompt, "null_prompt": prompt is None,
+                     "prompt_tokens": None if prompt is None else self.text.encode(prompt)[2],
+                     "cfg": cfg, "vae_mode": self.vae_mode, "image_size": f"{big_h}x{big_w}"},
+            bpd_dims={"latent_bpd": c * h * w, "pixel_bpd": 3 * big_h * big_w})
+
+    def null_condition(self, cond: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Return cond with zero prompt embeddings and pooled vector (and no guidance)."""
+        cond = self._require_cond(cond)
+        return {**cond, "prompt_embeds": torch.zeros_like(cond["prompt_embeds"]),
+                "pooled": torch.zeros_like(cond["pooled"]), "cfg": torch.zeros_like(cond["cfg"])}
+
+    def _unet(self, x: torch.Tensor, tau: torch.Tensor, pe: torch.Tensor, pooled: torch.Tensor,
+              tid: torch.Tensor) -> torch.Tensor:
+        dt = self.dtype
+        out = self.unet(x.to(dt), tau, encoder_hidden_states=pe.to(dt),
+                        added_cond_kwargs={"text_embeds": pooled.to(dt), "time_ids": tid.to(dt)},
+                        return_dict=False)[0]
+        return out.to(x.dtype)
+
+    def eps(self, x: torch.Tensor, t: torch.Tensor, cond: dict[str, torch.Tensor]
+            ) -> torch.Tensor:
+        """Return the guided epsilon eps_c + w (eps_c - eps_u): one UNet call (rows with w != 0
+        get their unconditional copy appended to the batch)."""
+        cond = self._require_cond(cond)
+        b = x.shape[0]
+        tau = self.noise.timestep(t).to(x.device).expand(b)
+        _, sqrt_abar, sigma = self._coefs(t, x)
+        pe, pooled, tid = cond["prompt_embeds"], cond["pooled"], cond["time_ids"]
+        w = cond.get("cfg")
+        idx = None if w is None else torch.nonzero(w != 0).flatten()
+        if idx is None or idx.numel() == 0:
+            out = self._unet(x, tau, pe, pooled, tid)
+            return self.noise.to_eps(out, x, sqrt_abar, sigma)
+        out = self._unet(torch.cat([x, x[idx]]), torch.cat([tau, tau[idx]]),
+                         torch.cat([pe, torch.zeros_like(pe[idx])]),
+                         torch.cat([pooled, torch.zeros_like(pooled[idx])]),
+                         torch.cat([tid, tid[idx]]))
+        xs, ab, sg = torch.cat([x, x[idx]]), torch.cat([sqrt_abar, sqrt_abar[idx]]), \
+            torch.cat([sigma, sigma[idx]])
+        e = self.noise.to_eps(out, xs, ab, sg)
+        e_c, e_u = e[:b], e[b:]
+        diff = torch.zeros_like(e_c).index_copy(0, idx, e_c[idx] - e_u)
+        return e_c + w.to(x.dtype).view(-1, 1, 1, 1) * diff
+
+    def _coefs(self, t: torch.Tensor, x: torch.Tensor):
+        beta, sqrt_abar, sigma = self.noise.coefficients(t.expand(x.shape[0]))
+        shape = (-1, *([1] * (x.dim() - 1)))
+        return tuple(v.to(x.device, x.dtype).view(shape) for v in (beta, sqrt_abar, sigma))
+
+    def score(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None) -> torch.Tensor:
+        """Return the (guided) score -eps_tilde / sigma(t)."""
+        _, _, sigma = self._coefs(t, x)
+        return -self.eps(x, t, cond) / sigma
+
+    def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None) -> torch.Tensor:
+        """Return the PF-ODE drift -1/2 beta(t) (x - eps_tilde / sigma(t)), in x's dtype."""
+        beta, _, _ = self._coefs(t, x)
+        return pf_ode_drift(beta, x, self.score(x, t, cond))
+
+    def reverse_sde_drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None
+                          ) -> torch.Tensor:
+        """Return the reverse-time SDE drift -1/2 beta x - beta score."""
+        beta, _, _ = self._coefs(t, x)
+        return reverse_sde_drift(beta, x, self.score(x, t, cond))
+
+    def diffusion(self, t: torch.Tensor) -> torch.Tensor:
+        """Return g(t) = sqrt(beta(t)) in t's dtype."""
+        return self.noise.coefficients(t)[0].sqrt().to(t.dtype)
+
+    def prior_sample(self, cond: dict[str, torch.Tensor],
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """Return x1 ~ N(0, I) latents [B, 4, h, w] (B from cond; drawn on the CPU)."""
+        b = self._require_cond(cond)["pooled"].shape[0]
+        z = torch.randn((b, *self.latent_shape), generator=generator, dtype=self.x_dtype)
+        return z.to(self.device)
+
+    def cond_for(self, prompt: str | None, cfg: float | None = None) -> dict[str, torch.Tensor]:
+        """Return the batch-1 cond of a prompt for sampling (cfg None = the adapter's)."""
+        c = self.prompt_cond(prompt, self.cfg if cfg is None else cfg, self.image_size)
+        return {k: v[None] for k, v in c.items()}
+
+    @staticmethod
+    def _require_cond(cond: dict | None) -> dict:
+        need = ("prompt_embeds", "pooled", "time_ids")
+        if cond is None or any(k not in cond for k in need):
+            raise ValueError(f"SDXL needs cond with {list(need)} (and optional 'cfg'); got "
+                             f"{None if cond is None else sorted(cond)}")
+        return cond

@@ -1,0 +1,200 @@
+"""Load an SDXL pipeline's components from a local diffusers folder (never from a hub).
+
+A folder is what `huggingface-cli download stabilityai/stable-diffusion-xl-base-1.0` (or a
+pipeline's `save_pretrained`) writes: unet/, vae/, text_encoder/, text_encoder_2/,
+tokenizer/, tokenizer_2/, scheduler/. Weights must be safetensors (plain or the fp16
+variant); pickled .bin weights are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "assets" / "sdxl_tiny"
+EMBEDDED_NAMES = ("embedded", "embedded:tiny")
+DOWNLOAD_HINT = (
+    "download the model on a machine with network, e.g. `huggingface-cli download "
+    "stabilityai/stable-diffusion-xl-base-1.0 --local-dir /path/stable-diffusion-xl-base-1.0 "
+    "--include '*.json' '*.txt' '*.safetensors'`, copy it here and pass "
+    "model.path=/path/stable-diffusion-xl-base-1.0")
+WEIGHTS = {
+    "unet": ("diffusion_pytorch_model", "diffusers"),
+    "vae": ("diffusion_pytorch_model", "diffusers"),
+    "text_encoder": ("model", "transformers"),
+    "text_encoder_2": ("model", "transformers"),
+}
+TOKENIZERS = ("tokenizer", "tokenizer_2")
+COMPONENTS = (*WEIGHTS, *TOKENIZERS, "scheduler")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class SDXLParts:
+    """The loaded components of one SDXL folder, plus the files that define them."""
+
+    unet: Any
+    vae: Any
+    text_encoder: Any
+    text_encoder_2: Any
+    tokenizer: Any
+    tokenizer_2: Any
+    scheduler_config: dict[str, Any]
+    files: list[Path]
+
+
+def resolve_path(path: str | os.PathLike | None) -> Path:
+    """Return the folder of `path` ('embedded' = the shipped tiny model), raising if absent."""
+    if path is None or str(path) in ("", "???"):
+        raise ValueError("model.path is not set: pass model.path=/path/to/an SDXL diffusers "
+                         f"folder, or model=sdxl_tiny for the shipped tiny model; {DOWNLOAD_HINT}")
+    if str(path) in EMBEDDED_NAMES:
+        if not (EMBEDDED_DIR / "unet").is_dir():
+            raise FileNotFoundError(
+                f"the embedded tiny SDXL model is not in {EMBEDDED_DIR}; build it with "
+                "`python scripts/train_tiny_sdxl.py` (CPU), or pass model.path=/path/to/an "
+                "SDXL diffusers folder")
+        return EMBEDDED_DIR
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"SDXL model folder {folder} does not exist; {DOWNLOAD_HINT}")
+    return folder
+
+
+def _weight_files(folder: Path, component: str) -> tuple[list[Path], str | None]:
+    """Return (safetensors files, variant) of one weighted component, raising if none."""
+    stem, _ = WEIGHTS[component]
+    sub = folder / component
+    for variant in (None, "fp16"):
+        name = stem if variant is None else f"{stem}.{variant}"
+        single, index = sub / f"{name}.safetensors", sub / f"{name}.safetensors.index.json"
+        if single.is_file():
+            return [single], variant
+        if index.is_file():
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+            missing = [s for s in shards if not (sub / s).is_file()]
+            if missing:
+                raise FileNotFoundError(f"SDXL component {component!r} in {folder} lacks the "
+                                        f"weight shards {missing}; {DOWNLOAD_HINT}")
+            return [index, *(sub / s for s in shards)], variant
+    found = sorted(p.name for p in sub.iterdir()) if sub.is_dir() else []
+    hint = " (.bin weights are refused: convert them to safetensors)" if any(
+        n.endswith(".bin") for n in found) else ""
+    raise FileNotFoundError(
+        f"SDXL component {component!r} in {folder} has no weights: expected {component}/"
+        f"{stem}.safetensors (or its .fp16 variant or a sharded index), found {found}{hint}; "
+        f"{DOWNLOAD_HINT}")
+
+
+def check_folder(folder: Path) -> tuple[dict[str, str | None], list[Path]]:
+    """Return ({weighted component: variant}, defining files) of a folder, raising on a gap."""
+    missing = [c for c in COMPONENTS if not (folder / c).is_dir()]
+    if missing:
+        raise FileNotFoundError(f"SDXL folder {folder} is missing the component folder(s) "
+                                f"{missing} (needs {list(COMPONENTS)}); {DOWNLOAD_HINT}")
+    files: list[Path] = []
+    variants: dict[str, str | None] = {}
+    for comp in WEIGHTS:
+        cfg = folder / comp / "config.json"
+        if not cfg.is_file():
+            raise FileNotFoundError(f"SDXL component {comp!r} in {folder} lacks config.json; "
+                                    f"{DOWNLOAD_HINT}")
+        weights, variants[comp] = _weight_files(folder, comp)
+        files += [cfg, *weights]
+    for tok in TOKENIZERS:
+        sub = folder / tok
+        if (sub / "tokenizer.json").is_file():
+            files.append(sub / "tokenizer.json")
+        elif (sub / "vocab.json").is_file() and (sub / "merges.txt").is_file():
+            files += [sub / "vocab.json", sub / "merges.txt"]
+        else:
+            raise FileNotFoundError(f"SDXL component {tok!r} in {folder} needs tokenizer.json "
+                                    f"or vocab.json + merges.txt; {DOWNLOAD_HINT}")
+        files += [p for p in (sub / "tokenizer_config.json",) if p.is_file()]
+    sched = folder / "scheduler" / "scheduler_config.json"
+    if not sched.is_file():
+        raise FileNotFoundError(f"SDXL component 'scheduler' in {folder} lacks "
+                                f"scheduler_config.json; {DOWNLOAD_HINT}")
+    return variants, [*files, sched]
+
+
+def _hash_cache_dir() -> Path:
+    return Path(os.environ.get("DLIK_CACHE_DIR", "~/.cache/dlik")).expanduser() / "sha256"
+
+
+def file_sha256(path: Path, cache_above: int = 64 << 20) -> str:
+    """Return a file's sha256: a Hugging Face cache blob's name when it is one (no read), else
+    read once; files over cache_above bytes remember it by (path, size, mtime) in
+    $DLIK_CACHE_DIR/sha256 (default ~/.cache/dlik) so a 7 GB SDXL folder is read only once."""
+    real = path.resolve()
+    if real != path.absolute() and _HEX64.match(real.name):
+        return real.name
+    st = real.stat()
+    memo = None
+    if st.st_size > cache_above:
+        key = hashlib.sha256(f"{real}\x1f{st.st_size}\x1f{st.st_mtime_ns}".encode()).hexdigest()
+        memo = _hash_cache_dir() / key
+        if memo.is_file() and _HEX64.match(memo.read_text().strip()):
+            return memo.read_text().strip()
+    h = hashlib.sha256()
+    with open(real, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    if memo is not None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.write_text(digest)
+        except OSError:  # a read-only home only costs a re-read next time
+            pass
+    return digest
+
+
+def files_hash(folder: Path, files: list[Path]) -> str:
+    """Return sha256 over (relative name, sha256) of every file that defines the model."""
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f"{f.relative_to(folder).as_posix()}\x1f{file_sha256(f)}\n".encode())
+    return h.hexdigest()
+
+
+def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype) -> SDXLParts:
+    """Return the components of a checked folder: UNet in unet_dtype, the rest in float32."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    variants, files = check_folder(folder)
+    common = {"local_files_only": True, "use_safetensors": True}
+
+    def load(cls, comp: str, dtype: torch.dtype, key: str) -> Any:
+        try:
+            model = cls.from_pretrained(folder, subfolder=comp, variant=variants[comp],
+                                        **{key: dtype}, **common)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise ValueError(f"cannot load SDXL component {comp!r} from {folder}: {exc}") from exc
+        return model.to(device).eval().requires_grad_(False)
+
+    parts = SDXLParts(
+        unet=load(UNet2DConditionModel, "unet", unet_dtype, "torch_dtype"),
+        vae=load(AutoencoderKL, "vae", torch.float32, "torch_dtype"),
+        text_encoder=load(CLIPTextModel, "text_encoder", torch.float32, "dtype"),
+        text_encoder_2=load(CLIPTextModelWithProjection, "text_encoder_2", torch.float32,
+                            "dtype"),
+        tokenizer=CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer",
+                                                local_files_only=True),
+        tokenizer_2=CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer_2",
+                                                  local_files_only=True),
+        scheduler_config=json.loads((folder / "scheduler" / "scheduler_config.json").read_text()),
+        files=files)
+    if parts.unet.config.get("addition_embed_type") != "text_time":
+        raise ValueError(f"{folder}/unet has addition_embed_type="
+                         f"{parts.unet.config.get('addition_embed_type')!r}; an SDXL UNet "
+                         "needs 'text_time' (pooled text + micro-conditioning time ids)")
+    return parts
