@@ -85,7 +85,7 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     The reference (untimed) is batched dopri5 at atol = rtol = ref_tol; ref_cache is a JSON
     file that keeps it (see reference_bpd).
     """
-    base = dict(estimator="rademacher", n_probes=1, seed=seed)
+    base = dict(seed=seed)  # solver specs default to one Rademacher probe
     paper = ScoreSettings(solver=SolverSpec("dopri5", 1e-5, 1e-5, "torchdiffeq"),
                           batch_size=1, **base)
     fastset = ScoreSettings(solver=fast, batch_size=batch_size, **base)

@@ -51,17 +51,13 @@ def experiments() -> list[str]:
 
 def settings_from_config(cfg):
     """Return ScoreSettings from the solver group and top-level keys of a DictConfig."""
+    from omegaconf import OmegaConf
+
     from .engine.solve import SolverSpec
     from .runner import ScoreSettings
 
-    s = cfg.solver
-    spec = SolverSpec(method=s.method, atol=float(s.atol), rtol=float(s.rtol),
-                      integrator=s.integrator, step_size=s.get("step_size"),
-                      max_steps=int(s.max_steps), time_change=s.get("time_change", "none"))
-    batch = s.get("batch_size") or cfg.batch_size
-    return ScoreSettings(solver=spec, estimator=s.estimator, n_probes=int(s.n_probes),
-                         seed=int(cfg.seed), t_start=float(s.t_start), t_end=float(s.t_end),
-                         batch_size=int(batch))
+    spec = SolverSpec.from_mapping(OmegaConf.to_container(cfg.solver, resolve=True))
+    return ScoreSettings(solver=spec, seed=int(cfg.seed), batch_size=int(cfg.batch_size))
 
 
 def run_from_config(cfg, out_dir: Path):

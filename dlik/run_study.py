@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .analysis.cli import render_study_table
 from .experiments.base import Study
 from .io.provenance import dlik_version, git_commit
 from .io.writer import MEASURE_COLUMNS, PROVENANCE_COLUMNS, ResultWriter, read_done_keys
@@ -22,18 +22,20 @@ def results_name(shard: tuple[int, int] | None) -> str:
     return "results.csv" if shard is None else f"results.shard{shard[0]}of{shard[1]}.csv"
 
 
-def csv_columns(study: Study) -> list[str]:
-    """Return the CSV header: keys, study variant columns, measures, extras, provenance."""
+def csv_columns(study: Study, adapter: Adapter) -> list[str]:
+    """Return the CSV header: keys, study variant columns, measures, the adapter's columns,
+    the study's extras, derived columns, provenance (each name once, first place kept)."""
     keys = ["experiment", "sample_id", "condition_id", *study.key_columns]
-    derived = getattr(study, "derived_columns", [])
-    return [*keys, *MEASURE_COLUMNS, *study.extra_columns, *derived, *PROVENANCE_COLUMNS]
+    cols = [*keys, *MEASURE_COLUMNS, *adapter.columns, *study.extra_columns,
+            *study.derived_columns, *PROVENANCE_COLUMNS]
+    return list(dict.fromkeys(cols))
 
 
 def fill_derived(path: Path, study: Study) -> pd.DataFrame:
     """Fill the study's derived columns (e.g. delta bpd vs own text) once every row is in:
     rows are written blank there and the file is rewritten atomically here."""
     df = pd.read_csv(path)
-    if getattr(study, "derived_columns", None):
+    if study.derived_columns:
         df = study.derive(df)
         tmp = path.with_name(f".{path.name}.tmp")
         df.to_csv(tmp, index=False)
@@ -60,29 +62,19 @@ def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: 
     if path.exists() and not resume:
         path.rename(path.with_name(f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}.bak.csv"))
     _check_config(path, chash)
-    s = settings
     provenance: dict[str, Any] = {
         "experiment": experiment, "model_id": adapter.model_id,
         "checkpoint_hash": adapter.weights_hash(), "config_hash": chash,
-        "integrator": s.solver.resolved_integrator, "solver": s.solver.method,
-        "atol": s.solver.atol, "rtol": s.solver.rtol, "step_size": s.solver.step_size,
-        "time_change": s.solver.time_change, "estimator": s.estimator,
-        "n_probes": s.n_probes, "seed": s.seed, "t_start": s.t_start, "t_end": s.t_end,
-        "device": str(adapter.device), "dlik_version": dlik_version(),
-        "git_commit": git_commit(),
+        **settings.solver.columns(), "seed": settings.seed, "device": str(adapter.device),
+        "dlik_version": dlik_version(), "git_commit": git_commit(),
     }
     done = read_done_keys(path) if resume else set()
     jobs = study.jobs()
-    with ResultWriter(path, csv_columns(study)) as writer:
+    with ResultWriter(path, csv_columns(study, adapter)) as writer:
         runner = Runner(adapter, settings, lambda row: writer.write({**provenance, **row}),
                         progress=progress)
         stats = runner.run(jobs, done=done, shard=shard)
     print(f"[dlik] {experiment}: {stats.scored} scored, {stats.errors} errors, "
           f"{stats.skipped} already done -> {path}")
-    print(study.summarize(fill_derived(path, study)))
+    print(render_study_table(study.table, fill_derived(path, study)))
     return path, stats
-
-
-def settings_dict(settings: ScoreSettings) -> dict[str, Any]:
-    """Return the scoring settings as a plain dict (for config hashing)."""
-    return asdict(settings)

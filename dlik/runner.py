@@ -20,14 +20,10 @@ from .seeding import stable_int
 
 @dataclass(frozen=True)
 class ScoreSettings:
-    """How each likelihood is computed (solver, estimator, probes) and batched."""
+    """How each likelihood is computed (the solver spec, the probe seed) and batched."""
 
     solver: SolverSpec = field(default_factory=SolverSpec)
-    estimator: str = "rademacher"
-    n_probes: int = 1
     seed: int = 0
-    t_start: float = 1e-5
-    t_end: float = 1.0
     batch_size: int = 8
 
     def __post_init__(self) -> None:
@@ -59,11 +55,14 @@ def parse_shard(shard: str | None) -> tuple[int, int] | None:
 
 
 def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
-    """Return True when the job belongs to shard (i, n) by a stable hash of its key."""
+    """Return True when the job belongs to shard (i, n) by a stable hash of its sample id.
+
+    All conditions of one sample land in the same shard, so a study's derived columns
+    (e.g. delta bpd against the sample's own-text row) are complete within each shard.
+    """
     if shard is None:
         return True
-    h = stable_int(*job.key)
-    return h % shard[1] == shard[0]
+    return stable_int(job.sample_id) % shard[1] == shard[0]
 
 
 def _stack(items: Sequence[Any], like: torch.Tensor) -> torch.Tensor:
@@ -98,10 +97,7 @@ class Runner:
         res = log_likelihood(
             self.adapter.drift, x0, _stack([p.prior_mean for p in preps], x0),
             _stack([p.prior_std for p in preps], x0), mask=mask, cond=cond or None,
-            t_start=s.t_start, t_end=s.t_end, method=s.solver.method, atol=s.solver.atol,
-            rtol=s.solver.rtol, estimator=s.estimator, n_probes=s.n_probes, seeds=seeds,
-            integrator=s.solver.integrator, step_size=s.solver.step_size,
-            max_steps=s.solver.max_steps, time_change=s.solver.time_change)
+            solver=s.solver, seeds=seeds)
         wall = (time.perf_counter() - start) / len(batch)
         rows = []
         for i, (job, prep) in enumerate(batch):
@@ -142,6 +138,7 @@ class Runner:
 
         for job in todo:
             try:
+                job = job.staged()
                 prep = self.adapter.prepare(job)
             except Exception as exc:  # noqa: BLE001 - bad sample -> error row, run goes on
                 emit([self._error_row(job, exc)])

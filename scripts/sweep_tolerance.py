@@ -36,7 +36,7 @@ def _settings(setting: str) -> ScoreSettings:
     else:
         raise ValueError(f"setting must be method:atol:rtol:time_change or "
                          f"method:h=STEP:time_change, got {setting!r}")
-    return ScoreSettings(solver=spec, batch_size=1, estimator="rademacher", n_probes=1, seed=0)
+    return ScoreSettings(solver=spec, batch_size=1, seed=0)
 
 
 def _score(adapter, jobs, setting: str) -> tuple[np.ndarray, np.ndarray, float]:

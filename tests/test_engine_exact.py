@@ -41,7 +41,7 @@ def test_standard_prior_bias_has_the_documented_size(gaussian_batch):
 
 
 def _linear_field(a: torch.Tensor):
-    return lambda x, t: x @ a.T
+    return lambda x, t, cond: x @ a.T
 
 
 def test_linear_field_divergence_is_trace():

@@ -28,8 +28,17 @@ def register(name: str, fn, help_: str) -> None:
     TABLES[name] = (fn, help_)
 
 
-def main(argv: list[str]) -> int:
-    """CLI: dlik tables NAME --input CSV [--format md|latex|csv]; returns the exit code."""
+def render_study_table(name: str, df: pd.DataFrame) -> str:
+    """Return table `name` of df with the command line's default options (markdown)."""
+    from . import study_tables  # noqa: F401  (registers the study tables)
+
+    if name not in TABLES:
+        raise ValueError(f"table must be one of {sorted(TABLES)}, got {name!r}")
+    return TABLES[name][0](df, build_parser().parse_args([name, "--input", "-"]))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of dlik tables (every table's options)."""
     from . import study_tables  # noqa: F401  (registers the study tables)
 
     ap = argparse.ArgumentParser(prog="dlik tables", description=__doc__)
@@ -39,7 +48,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of random/bootstrap draws")
     ap.add_argument("--n-random", type=int, default=100, help="draws for the random system")
     ap.add_argument("--out", type=Path, default=None, help="also write the table here")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    """CLI: dlik tables NAME --input CSV [--format md|latex|csv]; returns the exit code."""
+    args = build_parser().parse_args(argv)
     for p in args.input:
         if not p.exists():
             raise SystemExit(f"dlik tables: error: input {p} does not exist")

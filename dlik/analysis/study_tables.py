@@ -6,6 +6,18 @@ from .cli import register
 from .formatting import render
 
 
+def _sanity_gaussian(df, args) -> str:
+    ok = df[df["status"] == "ok"]
+    if ok.empty:
+        return "no rows scored"
+    gap = (ok["bpd"] - ok["exact_bpd"]).abs()
+    return (f"sanity_gaussian: {len(ok)} rows, max |bpd - exact_bpd| = {gap.max():.3e} "
+            f"(mean {gap.mean():.3e}), mean nfe = {ok['nfe'].mean():.1f}")
+
+
+register("sanity_gaussian", _sanity_gaussian, "engine vs closed-form Gaussian log-likelihood")
+
+
 def _text_agnostic(df, args) -> str:
     from .text_agnostic import text_agnostic_table
 

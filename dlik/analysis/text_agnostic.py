@@ -8,17 +8,23 @@ import pandas as pd
 from .bootstrap import bootstrap_ci
 
 
-def with_deltas(df: pd.DataFrame) -> pd.DataFrame:
-    """Return ok rows of non-own variants with own_bpd and delta_bpd = bpd - own_bpd."""
+def with_own_delta(df: pd.DataFrame) -> pd.DataFrame:
+    """Return df with own_bpd (the sample's own-text ok row) and delta_bpd = bpd - own_bpd
+    (NaN where the own-text row is missing or failed): the study's derived column."""
     need = {"sample_id", "text_variant", "bpd", "status"}
     if need - set(df.columns):
         raise ValueError(f"text-swap input lacks columns {sorted(need - set(df.columns))}")
-    ok = df[df["status"] == "ok"]
-    own = ok[ok["text_variant"] == "own"].set_index("sample_id")["bpd"].rename("own_bpd")
-    if own.empty:
+    own = df[(df["text_variant"] == "own") & (df["status"] == "ok")]
+    own_bpd = df["sample_id"].map(own.set_index("sample_id")["bpd"])
+    return df.assign(own_bpd=own_bpd, delta_bpd=df["bpd"] - own_bpd)
+
+
+def with_deltas(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ok rows of non-own variants that have an own-text row, with own_bpd and delta."""
+    d = with_own_delta(df)
+    if d["own_bpd"].isna().all():
         raise ValueError("no 'own' text rows with status ok: nothing to compare against")
-    other = ok[ok["text_variant"] != "own"].join(own, on="sample_id", how="inner")
-    return other.assign(delta_bpd=other["bpd"] - other["own_bpd"])
+    return d[(d["status"] == "ok") & (d["text_variant"] != "own") & d["own_bpd"].notna()]
 
 
 def text_agnostic_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

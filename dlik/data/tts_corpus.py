@@ -1,8 +1,15 @@
-"""TTS evaluation data for studies: utterances of an LJSpeech- or LibriTTS-layout corpus."""
+"""TTS evaluation data for studies: utterances of an LJSpeech- or LibriTTS-layout corpus.
+
+Implements the data set protocol (dlik/data/base.py): each item's payload is what the
+Grad-TTS adapter reads (`audio_path`, `text`, `speaker` = the integer speaker index) and its
+columns are `text` and `speaker` (the corpus's speaker id).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from .base import Item, register_dataset
 
 LAYOUTS = ("ljspeech", "libritts")
 EMBEDDED = {"ljspeech": "ljspeech_synth", "libritts": "libritts_synth"}
@@ -20,6 +27,13 @@ def round_robin(utts: list) -> list:
     return out
 
 
+def utterance_item(u) -> Item:
+    """Return the data set item of an Utterance record."""
+    return Item(u.utt_id, {"audio_path": str(u.wav_path), "text": u.text,
+                           "speaker": int(u.speaker_index)},
+                {"text": u.text, "speaker": u.speaker})
+
+
 class TTSCorpus:
     """The first n_utterances of a split (optionally only those <= max_seconds long);
     root=None uses the embedded synthetic corpus."""
@@ -34,7 +48,16 @@ class TTSCorpus:
         self.layout, self.split, self.n_utterances = layout, split, n_utterances
         self.root, self.speakers, self.max_seconds = root, speakers, max_seconds
         self.balance_speakers = balance_speakers
+        self.name = f"{layout}:{root or EMBEDDED[layout]}:{split}"
         self._utts = None
+
+    def items(self) -> list[Item]:
+        """Return the selected utterances as data set items (deterministic order)."""
+        return [utterance_item(u) for u in self.utterances()]
+
+    def pool_items(self) -> list[Item]:
+        """Return every utterance of the corpus as items (see pool)."""
+        return [utterance_item(u) for u in self.pool()]
 
     def resolve_root(self) -> Path:
         """Return the corpus root (building the embedded corpus on first use)."""
@@ -75,3 +98,13 @@ class TTSCorpus:
             if not self._utts:
                 raise ValueError(f"no utterances in {self.resolve_root()} split={self.split!r}")
         return self._utts
+
+
+@register_dataset("ljspeech")
+def _ljspeech(**kw) -> TTSCorpus:
+    return TTSCorpus("ljspeech", **kw)
+
+
+@register_dataset("libritts")
+def _libritts(**kw) -> TTSCorpus:
+    return TTSCorpus("libritts", **kw)

@@ -10,8 +10,8 @@ Drift = Callable[..., torch.Tensor]
 
 
 def call_drift(drift: Drift, x: torch.Tensor, t: torch.Tensor, cond: dict | None) -> torch.Tensor:
-    """Return drift(x, t[, cond]) (cond is passed only when it is not None)."""
-    return drift(x, t) if cond is None else drift(x, t, cond)
+    """Return drift(x, t, cond): one calling convention, cond may be None (unconditional)."""
+    return drift(x, t, cond)
 
 
 def drift_only(drift: Drift, x: torch.Tensor, t: torch.Tensor, cond: dict | None,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
 from .divergence import Drift, drift_and_divergence, drift_only
-from .probes import check_estimator, make_probes
+from .probes import make_probes
 from .solve import SolverSpec, solve
 
 LN2 = math.log(2.0)
@@ -59,37 +60,29 @@ def log_likelihood(
     prior_std: torch.Tensor | float = 1.0,
     mask: torch.Tensor | None = None,
     cond: dict | None = None,
-    t_start: float = 1e-5,
-    t_end: float = 1.0,
-    method: str = "dopri5",
-    atol: float = 1e-5,
-    rtol: float = 1e-5,
-    estimator: str = "rademacher",
-    n_probes: int = 1,
+    solver: SolverSpec | None = None,
     seeds: Sequence[int] | None = None,
-    integrator: str = "auto",
-    step_size: float | None = None,
-    max_steps: int = 10_000,
-    time_change: str = "none",
+    **settings: Any,
 ) -> LikelihoodResult:
     """Return log p(x0) per row: log N(x1; prior) + int_{t_start}^{t_end} div f dt.
 
-    drift(x, t[, cond]) is the probability-flow drift; t is a (B,) tensor. Rows are
-    independent: the batched integrator controls each row's steps on its own and probes
-    come from each row's seed, so a row's value does not depend on its neighbours.
+    drift(x, t, cond) is the probability-flow drift; t is a (B,) tensor and cond a dict of
+    row-batched tensors or None. `solver` carries every setting (method, tolerances, estimator,
+    probes, time interval); keyword settings override single fields of it (or of the
+    default SolverSpec). Rows are independent: each row's steps are controlled on their own
+    and probes come from each row's seed, so a row's value does not depend on its neighbours.
     """
-    check_estimator(estimator)
+    spec = replace(solver or SolverSpec(), **settings) if settings else (solver or SolverSpec())
     if x0.dim() < 2:
         raise ValueError(f"x0 must be batched (B, ...), got shape {tuple(x0.shape)}")
-    if not t_end > t_start >= 0:
-        raise ValueError(f"need 0 <= t_start < t_end, got t_start={t_start}, t_end={t_end}")
     n = x0.shape[0]
     net_dtype = x0.dtype
     m = torch.ones_like(x0) if mask is None else mask.to(x0.device, x0.dtype).expand_as(x0)
     n_dims = m.flatten(1).sum(1).round().long()
     if bool((n_dims == 0).any()):
         raise ValueError("mask leaves a row with no counted dims")
-    probes = make_probes(estimator, x0.shape[1:], n_probes, _seeds(seeds, n), net_dtype, x0.device)
+    probes = make_probes(spec.estimator, x0.shape[1:], spec.n_probes, _seeds(seeds, n),
+                         net_dtype, x0.device)
 
     def func(t, y, idx, need_div):
         ci = _slice(cond, idx, n)
@@ -99,10 +92,9 @@ def log_likelihood(
         pi = None if probes is None else (probes if idx.numel() == n else probes[idx])
         return drift_and_divergence(drift, y, t, ci, mi, pi, net_dtype)
 
-    spec = SolverSpec(method, atol, rtol, integrator, step_size, max_steps, time_change)
     y0 = x0.detach().double()
     l0 = torch.zeros(n, dtype=torch.float64, device=x0.device)
-    res = solve(func, t_start, t_end, y0, l0, m, spec)
+    res = solve(func, spec.t_start, spec.t_end, y0, l0, m, spec)
     mean = torch.as_tensor(prior_mean, dtype=torch.float64, device=x0.device).expand_as(y0)
     prior = gaussian_logp(res.y, mean, prior_std, m)
     logp = prior + res.l

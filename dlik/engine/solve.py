@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 from torchdiffeq import odeint
@@ -11,6 +13,7 @@ from torchdiffeq._impl.odeint import SOLVERS as TORCHDIFFEQ_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
 from .batched_rk import BatchedRK, IntegrationResult, RowFunc
+from .probes import check_estimator
 from .tableaus import TABLEAUS
 
 INTEGRATORS = ("auto", "batched", "torchdiffeq")
@@ -38,7 +41,8 @@ TIME_CHANGES = {
 
 @dataclass(frozen=True)
 class SolverSpec:
-    """Solver settings; validate() raises on any unknown name or bad number."""
+    """Every setting of one likelihood computation; the one object that travels from config
+    to engine to CSV. Construction raises on any unknown name or bad number."""
 
     method: str = "dopri5"
     atol: float = 1e-5
@@ -47,8 +51,47 @@ class SolverSpec:
     step_size: float | None = None
     max_steps: int = 10_000
     time_change: str = "none"
+    estimator: str = "rademacher"
+    n_probes: int = 1
+    t_start: float = 1e-5
+    t_end: float = 1.0
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any]) -> SolverSpec:
+        """Return the spec of a mapping (e.g. the solver config group); unknown keys raise."""
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise ValueError(f"unknown solver setting(s) {unknown}; known: {names}")
+        kw = dict(settings)
+        for k in ("atol", "rtol", "t_start", "t_end"):
+            if k in kw:
+                kw[k] = float(kw[k])
+        for k in ("max_steps", "n_probes"):
+            if k in kw:
+                kw[k] = int(kw[k])
+        if kw.get("step_size") is not None:
+            kw["step_size"] = float(kw["step_size"])
+        return cls(**kw)
+
+    def columns(self) -> dict[str, Any]:
+        """Return the CSV provenance columns of this spec (SOLVER_COLUMNS; integrator resolved,
+        `solver` = the method)."""
+        return {"integrator": self.resolved_integrator, "solver": self.method,
+                "atol": self.atol, "rtol": self.rtol, "step_size": self.step_size,
+                "max_steps": self.max_steps, "time_change": self.time_change,
+                "estimator": self.estimator, "n_probes": self.n_probes,
+                "t_start": self.t_start, "t_end": self.t_end}
 
     def __post_init__(self) -> None:
+        check_estimator(self.estimator)
+        if self.n_probes < 1:
+            raise ValueError(f"n_probes must be >= 1, got {self.n_probes}")
+        if not self.t_end > self.t_start >= 0:
+            raise ValueError(f"need 0 <= t_start < t_end, got t_start={self.t_start}, "
+                             f"t_end={self.t_end}")
+        if self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, got {self.method!r}")
         if self.integrator not in INTEGRATORS:
@@ -77,6 +120,9 @@ class SolverSpec:
         return "batched" if self.method in TABLEAUS else "torchdiffeq"
 
 
+SOLVER_COLUMNS = tuple(SolverSpec().columns())
+
+
 def _changed(func: RowFunc, tc: TimeChange) -> RowFunc:
     def g(s, y, idx, need_dl):
         dy, dl = func(tc.to_t(s), y, idx, need_dl)
@@ -86,8 +132,22 @@ def _changed(func: RowFunc, tc: TimeChange) -> RowFunc:
 
 
 def _torchdiffeq(func: RowFunc, s0, s1, y0, l0, spec: SolverSpec) -> IntegrationResult:
+    """Integrate with torchdiffeq: fixed-grid methods on the whole batch; adaptive methods one
+    row at a time, since one shared step controller would tie each row to its neighbours."""
     n = y0.shape[0]
-    idx = torch.arange(n, device=y0.device)
+    if n == 1 or issubclass(TORCHDIFFEQ_SOLVERS[spec.method], FixedGridODESolver):
+        return _torchdiffeq_rows(func, s0, s1, y0, l0, spec, torch.arange(n, device=y0.device))
+    parts = [_torchdiffeq_rows(func, s0, s1, y0[i:i + 1], None if l0 is None else l0[i:i + 1],
+                               spec, torch.tensor([i], device=y0.device)) for i in range(n)]
+    return IntegrationResult(
+        torch.cat([p.y for p in parts]),
+        None if l0 is None else torch.cat([p.l for p in parts]),
+        torch.cat([p.nfe for p in parts]), [s for p in parts for s in p.status])
+
+
+def _torchdiffeq_rows(func: RowFunc, s0, s1, y0, l0, spec: SolverSpec,
+                      idx: torch.Tensor) -> IntegrationResult:
+    n = y0.shape[0]
     nfe = [0]
 
     def f(s, state):

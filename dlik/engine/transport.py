@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import torch
 
@@ -19,17 +21,18 @@ def _row_func(drift: Drift, cond: dict | None, net_dtype: torch.dtype, n: int):
 
 
 def ode_path(drift: Drift, x: torch.Tensor, times: Sequence[float], cond: dict | None = None,
-             mask: torch.Tensor | None = None, method: str = "dopri5", atol: float = 1e-5,
-             rtol: float = 1e-5, step_size: float | None = None,
-             integrator: str = "auto") -> list[torch.Tensor]:
+             mask: torch.Tensor | None = None, solver: SolverSpec | None = None,
+             **settings: Any) -> list[torch.Tensor]:
     """Return x at each of times, integrating the probability-flow ODE from times[0].
 
     Forward (increasing times) encodes data to noise; reverse (decreasing) samples/decodes.
     Each row is controlled on its own (batched integrator); no divergence is computed.
+    `solver` gives the integration settings (its t_start/t_end/estimator are not used);
+    keyword settings override single fields of it, as in log_likelihood.
     """
     if len(times) < 2:
         raise ValueError(f"times needs at least two entries, got {list(times)}")
-    spec = SolverSpec(method, atol, rtol, integrator, step_size)
+    spec = replace(solver or SolverSpec(), **settings) if settings else (solver or SolverSpec())
     n = x.shape[0]
     m = torch.ones_like(x) if mask is None else mask.expand_as(x).to(x.dtype)
     func = _row_func(drift, cond, x.dtype, n)

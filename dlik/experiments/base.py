@@ -1,8 +1,8 @@
-"""What a study is: a list of jobs, its CSV columns, and a one-paragraph summary."""
+"""What a study is: a cheap list of jobs, the columns its rows carry, and its table's name."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import pandas as pd
 
@@ -10,15 +10,34 @@ from ..models.base import Job
 
 
 class Study(Protocol):
-    """An experiment builder: jobs to score and the columns its rows carry."""
+    """An experiment builder: jobs to score and the columns its rows carry.
+
+    `jobs()` must be cheap (no synthesis, vocoding, ASR or model calls): the runner filters
+    it by resume and shard first, and heavy per-job work happens in the adapter's `prepare`
+    or in a stage cached by item id. `table` names the `dlik tables` view printed after a run.
+    `derived_columns` are filled by `derive(df)` from all rows once the run ends (blank
+    while rows are appended), and again by `dlik merge` after joining shards.
+    """
 
     key_columns: list[str]
     extra_columns: list[str]
-    # optional: derived_columns (list[str]) and derive(df) -> df, filled after the run from
-    # all rows (blank while rows are being appended)
+    derived_columns: list[str]
+    table: str
 
     def jobs(self) -> list[Job]:
         """Return every job of the study, in a deterministic order."""
 
-    def summarize(self, df: pd.DataFrame) -> str:
-        """Return a short human summary of the results table."""
+    def derive(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Return df with the derived columns filled from all rows."""
+
+
+class StudyBase:
+    """Defaults for studies: derived columns come from the registry in analysis/derived.py."""
+
+    derived_columns: ClassVar[list[str]] = []
+
+    def derive(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Return df with the study's derived columns recomputed from all rows."""
+        from ..analysis.derived import derive_columns
+
+        return derive_columns(df, self.derived_columns)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import pandas as pd
 
 from ..models.base import Job
+from .base import StudyBase
 
 
-class SanityGaussian:
+class SanityGaussian(StudyBase):
     """n_samples draws, each scored once; rows carry bpd next to the exact bpd."""
 
+    table = "sanity_gaussian"
+
     key_columns: list[str] = []
-    extra_columns: list[str] = ["exact_logp_nats", "exact_bpd", "prior"]
+    extra_columns: list[str] = []
 
     def __init__(self, n_samples: int = 64, data=None) -> None:
         if n_samples < 1:
@@ -21,12 +23,3 @@ class SanityGaussian:
     def jobs(self) -> list[Job]:
         """Return one job per sample."""
         return [Job(f"gauss-{i:05d}", "analytic") for i in range(self.n_samples)]
-
-    def summarize(self, df: pd.DataFrame) -> str:
-        """Return the largest |bpd - exact_bpd| and the mean NFE."""
-        ok = df[df["status"] == "ok"]
-        if ok.empty:
-            return "no rows scored"
-        gap = (ok["bpd"] - ok["exact_bpd"]).abs()
-        return (f"sanity_gaussian: {len(ok)} rows, max |bpd - exact_bpd| = {gap.max():.3e} "
-                f"(mean {gap.mean():.3e}), mean nfe = {ok['nfe'].mean():.1f}")

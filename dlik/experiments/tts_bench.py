@@ -19,7 +19,7 @@ def bench_jobs(n_samples: int, device: str = "cpu", n_utterances: int = 2,
     study = TextAgnosticStudy(data, variants=["own", "other_matched", "other_random",
                                               "shuffled", "substituted", "reversed", "empty",
                                               "similar"])
-    skipped = {u.utt_id for u in data.utterances()[:skip_utterances]}
+    skipped = {it.item_id for it in data.items()[:skip_utterances]}
     jobs = [j for j in study.jobs() if j.sample_id not in skipped]
     per = max(1, n_samples // n_utterances)
     by_utt: dict[str, list[Job]] = {}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..models.base import Job
+from .base import StudyBase
 
 NBEST_INPUT_COLUMNS = ("sample_id", "audio_path", "reference", "hypothesis", "am_score")
 
@@ -18,11 +19,12 @@ def make_nbest_csv(data, path: Path, n_best: int, asr_name: str = "pocketsphinx"
 
     asr = make_asr(asr_name)
     rows = []
-    for u in data.utterances():
-        wave = load_audio(str(u.wav_path))
+    for it in data.items():
+        wave = load_audio(it.payload["audio_path"])
         for h in asr.nbest(wave, 22050, n_best):
-            rows.append({"sample_id": u.utt_id, "audio_path": str(u.wav_path),
-                         "reference": u.text, "hypothesis": h.text, "am_score": h.am_score})
+            rows.append({"sample_id": it.item_id, "audio_path": it.payload["audio_path"],
+                         "reference": it.payload["text"], "hypothesis": h.text,
+                         "am_score": h.am_score})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     pd.DataFrame(rows, columns=list(NBEST_INPUT_COLUMNS)).to_csv(tmp, index=False)
@@ -30,11 +32,13 @@ def make_nbest_csv(data, path: Path, n_best: int, asr_name: str = "pocketsphinx"
     return path
 
 
-class NBestStudy:
+class NBestStudy(StudyBase):
     """Rows: (utterance, hypothesis k); nbest_csv=null makes lists with pocketsphinx."""
 
+    table = "nbest"
+
     key_columns = ["hyp_index", "reference", "hypothesis", "am_score"]
-    extra_columns = ["n_phones", "n_frames", "prior"]
+    extra_columns: list[str] = []
 
     def __init__(self, data, nbest_csv: str | None = None, n_best: int = 5,
                  asr: str = "pocketsphinx", cache_dir: str | None = None) -> None:
@@ -48,9 +52,13 @@ class NBestStudy:
             if not path.exists():
                 raise ValueError(f"study.nbest_csv {path} does not exist")
         else:
-            root = Path(self.cache_dir) if self.cache_dir else self.data.resolve_root()
-            n = len(self.data.utterances())
-            path = root / "nbest" / f"{self.asr}_{self.data.split}_{n}utts_{self.n_best}best.csv"
+            from ..data.speech_corpus import data_dir
+            from ..seeding import stable_digest
+
+            items = self.data.items()
+            key = stable_digest(self.data.name, *(it.item_id for it in items)).hex()[:12]
+            root = Path(self.cache_dir) if self.cache_dir else data_dir() / "nbest"
+            path = root / f"{self.asr}_{len(items)}utts_{self.n_best}best_{key}.csv"
             if not path.exists():
                 make_nbest_csv(self.data, path, self.n_best, self.asr)
         df = pd.read_csv(path, dtype={"sample_id": str}, keep_default_na=False)
@@ -69,11 +77,3 @@ class NBestStudy:
                      "hypothesis": r.hypothesis, "am_score": float(r.am_score)},
                     {"audio_path": r.audio_path, "text": r.hypothesis})
                 for r in df.itertuples(index=False)]
-
-    def summarize(self, df: pd.DataFrame) -> str:
-        """Return the WER table of the selection systems."""
-        from ..analysis.formatting import render
-        from ..analysis.nbest import nbest_table
-
-        table, p = nbest_table(df)
-        return render(table, "md") + f"\n\nam vs likelihood, paired bootstrap p = {p:.4g}"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import functools
 
-import pandas as pd
-
 from ..data.perturbations import (MEL_PERTURBATIONS, WAVE_PERTURBATIONS, check_perturbation)
 from ..models.base import Job
+from .base import StudyBase
 from ..seeding import stable_int
-from .tts_text_agnostic import utterance_payload
+from .tts_text_agnostic import speech_payload
 
 UNITS = {"white_noise": "snr_db", "babble": "snr_db", "lowpass": "hz", "reverb": "rt60_s",
          "clipping": "fraction_of_peak", "resampling": "hz", "time_stretch": "rate",
@@ -23,11 +22,13 @@ def _wave_transform(name: str, level: float, seed: int, other_paths: tuple, wave
     return WAVE_PERTURBATIONS[name](wave, 22050, level, seed=seed, others=others)
 
 
-class QualityStudy:
+class QualityStudy(StudyBase):
     """Rows: (utterance, perturbation, level); 'clean' is the reference condition."""
 
+    table = "quality"
+
     key_columns = ["perturbation", "level", "level_unit", "speaker"]
-    extra_columns = ["n_phones", "n_frames", "prior"]
+    extra_columns: list[str] = []
 
     def __init__(self, data, perturbations: dict[str, list[float]], seed: int = 0,
                  n_babble: int = 3, multi_speaker: bool = False) -> None:
@@ -38,17 +39,17 @@ class QualityStudy:
 
     def jobs(self) -> list[Job]:
         """Return the clean job and one job per (perturbation, level) for each utterance."""
-        utts = self.data.utterances()
-        pool = [u for u in self.data.pool()]
+        pool = self.data.pool_items()
         jobs = []
-        for u in utts:
-            base = {**utterance_payload(u, self.multi_speaker), "text": u.text}
-            jobs.append(Job(u.utt_id, "clean", {"perturbation": "clean", "level": None,
-                                                "level_unit": None, "speaker": u.speaker}, base))
-            others = tuple(str(o.wav_path) for o in pool if o.utt_id != u.utt_id)
+        for it in self.data.items():
+            uid, spk = it.item_id, it.columns["speaker"]
+            base = {**speech_payload(it, self.multi_speaker), "text": it.payload["text"]}
+            jobs.append(Job(uid, "clean", {"perturbation": "clean", "level": None,
+                                           "level_unit": None, "speaker": spk}, base))
+            others = tuple(o.payload["audio_path"] for o in pool if o.item_id != uid)
             for name, levels in self.perturbations.items():
                 for level in levels:
-                    seed = stable_int(u.utt_id, name, level, self.seed)
+                    seed = stable_int(uid, name, level, self.seed)
                     payload = dict(base)
                     if name in MEL_PERTURBATIONS:
                         payload["mel_transform"] = functools.partial(
@@ -59,14 +60,7 @@ class QualityStudy:
                         payload["wave_transform"] = functools.partial(
                             _wave_transform, name, float(level), seed,
                             picks if name == "babble" else ())
-                    jobs.append(Job(u.utt_id, f"{name}@{level}",
+                    jobs.append(Job(uid, f"{name}@{level}",
                                     {"perturbation": name, "level": level,
-                                     "level_unit": UNITS[name], "speaker": u.speaker}, payload))
+                                     "level_unit": UNITS[name], "speaker": spk}, payload))
         return jobs
-
-    def summarize(self, df: pd.DataFrame) -> str:
-        """Return mean bpd per (perturbation, level) next to clean."""
-        from ..analysis.formatting import render
-        from ..analysis.quality import quality_table
-
-        return render(quality_table(df), "md", "{:.4f}")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from ..models.base import Job
+from .base import StudyBase
 from ..seeding import stable_rng
 
 
-class SpeakerStudy:
+class SpeakerStudy(StudyBase):
     """Rows: (utterance, scored speaker id); k_other=null scores every speaker id."""
+
+    table = "speaker"
 
     key_columns = ["speaker", "true_speaker_index", "scored_speaker_index", "is_true_speaker",
                    "text"]
-    extra_columns = ["n_phones", "n_frames", "prior"]
+    extra_columns: list[str] = []
 
     def __init__(self, data, n_speakers: int | None = None, k_other: int | None = None,
                  seed: int = 0) -> None:
@@ -23,25 +24,18 @@ class SpeakerStudy:
 
     def jobs(self) -> list[Job]:
         """Return one job per (utterance, scored speaker)."""
-        utts = self.data.utterances()
-        n_spk = self.n_speakers or (1 + max(u.speaker_index for u in self.data.pool()))
+        n_spk = self.n_speakers or (
+            1 + max(int(it.payload["speaker"]) for it in self.data.pool_items()))
         jobs = []
-        for u in utts:
-            others = [s for s in range(n_spk) if s != u.speaker_index]
+        for it in self.data.items():
+            true, text = int(it.payload["speaker"]), it.payload["text"]
+            others = [s for s in range(n_spk) if s != true]
             if self.k_other is not None:
-                others = sorted(stable_rng(u.utt_id, self.seed).sample(
+                others = sorted(stable_rng(it.item_id, self.seed).sample(
                     others, min(self.k_other, len(others))))
-            for s in [u.speaker_index, *others]:
-                jobs.append(Job(u.utt_id, f"spk{s}", {
-                    "speaker": u.speaker, "true_speaker_index": u.speaker_index,
-                    "scored_speaker_index": s, "is_true_speaker": s == u.speaker_index,
-                    "text": u.text},
-                    {"audio_path": str(u.wav_path), "text": u.text, "speaker": s}))
+            for s in [true, *others]:
+                jobs.append(Job(it.item_id, f"spk{s}", {
+                    "speaker": it.columns["speaker"], "true_speaker_index": true,
+                    "scored_speaker_index": s, "is_true_speaker": s == true, "text": text},
+                    {"audio_path": it.payload["audio_path"], "text": text, "speaker": s}))
         return jobs
-
-    def summarize(self, df: pd.DataFrame) -> str:
-        """Return the speaker table (rank of the true speaker, argmax accuracy)."""
-        from ..analysis.formatting import render
-        from ..analysis.speaker import speaker_table
-
-        return render(speaker_table(df), "md", "{:.4f}")

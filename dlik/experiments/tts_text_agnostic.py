@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 
-import pandas as pd
 
 from ..models.base import Job
+from .base import StudyBase
 from ..seeding import stable_rng
 from .text_variants import VARIANTS, check_variants
 
 
-def utterance_payload(u, multi_speaker: bool) -> dict:
-    """Return the adapter payload of an utterance (audio path, and speaker when multi)."""
-    payload = {"audio_path": str(u.wav_path)}
+def speech_payload(item, multi_speaker: bool) -> dict:
+    """Return the adapter payload of a speech item (audio path, and speaker when multi)."""
+    payload = {"audio_path": item.payload["audio_path"]}
     if multi_speaker:
-        payload["speaker"] = int(u.speaker_index)
+        payload["speaker"] = int(item.payload["speaker"])
     return payload
 
 
-class TextAgnosticStudy:
+class TextAgnosticStudy(StudyBase):
     """Each test utterance under its own text and under text variants (one row each)."""
 
+    table = "text_agnostic"
+
     key_columns = ["text_variant", "text", "speaker"]
-    extra_columns = ["n_phones", "n_frames", "prior"]
+    extra_columns: list[str] = []
     derived_columns = ["delta_bpd"]
 
     def __init__(self, data, variants: list[str] | None = None, seed: int = 0,
@@ -33,27 +35,13 @@ class TextAgnosticStudy:
 
     def jobs(self) -> list[Job]:
         """Return one job per (utterance, variant)."""
-        utts = self.data.utterances()
-        pool = sorted({u.text for u in self.data.pool()})
+        pool = sorted({it.payload["text"] for it in self.data.pool_items()})
         jobs = []
-        for u in utts:
+        for it in self.data.items():
+            own = it.payload["text"]
             for v in self.variants:
-                text = VARIANTS[v](u.text, pool, stable_rng(u.utt_id, v, self.seed))
-                jobs.append(Job(u.utt_id, v, {"text_variant": v, "text": text,
-                                              "speaker": u.speaker},
-                                {**utterance_payload(u, self.multi_speaker), "text": text}))
+                text = VARIANTS[v](own, pool, stable_rng(it.item_id, v, self.seed))
+                jobs.append(Job(it.item_id, v, {"text_variant": v, "text": text,
+                                                "speaker": it.columns["speaker"]},
+                                {**speech_payload(it, self.multi_speaker), "text": text}))
         return jobs
-
-    def derive(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Return df with delta_bpd = bpd - bpd under the utterance's own text (NaN when the
-        own-text row is missing or failed)."""
-        own = df[(df["text_variant"] == "own") & (df["status"] == "ok")]
-        own_bpd = own.set_index("sample_id")["bpd"]
-        return df.assign(delta_bpd=df["bpd"] - df["sample_id"].map(own_bpd))
-
-    def summarize(self, df: pd.DataFrame) -> str:
-        """Return the text-agnostic table (mean delta bpd and own-text win rate per variant)."""
-        from ..analysis.formatting import render
-        from ..analysis.text_agnostic import text_agnostic_table
-
-        return render(text_agnostic_table(df), "md", "{:.4f}")

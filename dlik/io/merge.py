@@ -1,4 +1,5 @@
-"""Join sharded results CSVs into one, keeping the first row of each (sample, condition)."""
+"""Join sharded results CSVs into one, keeping the first row of each (sample, condition), and
+recompute derived columns (analysis/derived.py) from the joined rows."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+
+from ..analysis.derived import derive_columns
 
 
 def merge_results(paths: list[Path]) -> pd.DataFrame:
@@ -18,7 +21,8 @@ def merge_results(paths: list[Path]) -> pd.DataFrame:
         if list(f.columns) != cols:
             raise ValueError(f"{p} has different columns from {paths[0]}")
     df = pd.concat(frames, ignore_index=True)
-    return df.drop_duplicates(subset=["sample_id", "condition_id"], keep="first")
+    df = df.drop_duplicates(subset=["sample_id", "condition_id"], keep="first")
+    return derive_columns(df.reset_index(drop=True))
 
 
 def main(argv: list[str]) -> int:

@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..engine.solve import SOLVER_COLUMNS
+
 MEASURE_COLUMNS = (
     "logp_nats", "bpd", "prior_logp", "divergence_integral", "n_dims", "nfe", "wall_s",
     "status", "error",
 )
 PROVENANCE_COLUMNS = (
-    "model_id", "checkpoint_hash", "config_hash", "integrator", "solver", "atol", "rtol",
-    "step_size", "time_change", "estimator", "n_probes", "seed", "t_start", "t_end", "device",
+    "model_id", "checkpoint_hash", "config_hash", *SOLVER_COLUMNS, "seed", "device",
     "batch_size", "dlik_version", "git_commit",
 )
 
@@ -79,12 +80,22 @@ class ResultWriter:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Append one row (unknown keys raise; missing columns are left empty)."""
-        extra = set(row) - set(self.columns)
+    def write(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Append one row and return it as written; missing columns are left empty.
+
+        A row carrying columns the header lacks (an adapter or study emitting an undeclared
+        column) is written as an error row naming them, its other values kept, so one
+        undeclared column never aborts a run.
+        """
+        extra = sorted(set(row) - set(self.columns))
         if extra:
-            raise ValueError(f"row has columns not in the header: {sorted(extra)}")
+            row = {k: v for k, v in row.items() if k in self.columns}
+            msg = (f"row has columns not in the header: {extra}; declare them in the "
+                   "study's extra_columns")
+            row["error"] = f"{row['error']}; {msg}" if row.get("error") else msg
+            row["status"] = "error"
         self._write_line(_cell(row.get(c)) for c in self.columns)
+        return row
 
     def close(self) -> None:
         """Close the file."""

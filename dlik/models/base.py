@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import torch
@@ -16,6 +17,18 @@ class Job:
     condition_id: str
     columns: dict[str, Any] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)
+    stage: Callable[[], tuple[dict[str, Any], dict[str, Any]]] | None = None
+    """Deferred heavy work (synthesis, vocoding, ASR): the runner calls it only for jobs that
+    survive the resume/shard filter, just before `prepare`; it returns (payload, columns)
+    merged over the job's own. Listing jobs stays cheap."""
+
+    def staged(self) -> Job:
+        """Return the job with its deferred stage run and merged in (itself when it has none)."""
+        if self.stage is None:
+            return self
+        payload, columns = self.stage()
+        return Job(self.sample_id, self.condition_id, {**self.columns, **columns},
+                   {**self.payload, **payload})
 
     @property
     def key(self) -> tuple[str, str]:
@@ -63,6 +76,9 @@ class Adapter(Protocol):
     model_id: str
     device: torch.device
     capabilities: frozenset[str]
+    columns: tuple[str, ...]
+    """The per-row columns `prepare` emits (Prepared.columns and bpd_dims keys); the CSV
+    header includes them after the measures, so studies never list a model's columns."""
 
     def weights_hash(self) -> str:
         """Return a short hash of the weights and model settings."""

@@ -50,6 +50,7 @@ class GaussianAdapter:
     """Adapter for the sanity study: each sample draws its own (m, s, mu) and x0 from a seed."""
 
     capabilities: frozenset[str] = frozenset()
+    columns: tuple[str, ...] = ("exact_logp_nats", "exact_bpd", "prior")
 
     def __init__(self, dim: int = 16, beta_min: float = 0.05, beta_max: float = 20.0,
                  mu_scale: float = 2.0, prior: str = "terminal", dtype: str = "float64",

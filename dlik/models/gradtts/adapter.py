@@ -31,6 +31,7 @@ class GradTTSAdapter:
     """
 
     capabilities: frozenset[str] = frozenset({"sample"})
+    columns: tuple[str, ...] = ("n_phones", "n_frames", "prior")
 
     def __init__(self, checkpoint: str | None = "embedded:ljspeech", prior: str = "standard",
                  dictionary: str | None = None, pe_scale: float | None = None,
@@ -122,13 +123,7 @@ class GradTTSAdapter:
         spk = self.speaker_tensor(job.payload)
         mu = aligned_mu(self.model, ids, mel, spk, self.device, self.dtype)  # [80, T]
         n = mel.shape[1]
-        tp = pad_frames(n)
-        x0 = torch.zeros(self.cfg.n_feats, tp, dtype=self.dtype, device=self.device)
-        x0[:, :n] = mel.to(self.device, self.dtype)
-        mu_p = torch.zeros_like(x0)
-        mu_p[:, :n] = mu
-        mask = torch.zeros(1, tp, dtype=self.dtype, device=self.device)
-        mask[:, :n] = 1
+        x0, mu_p, mask = self._padded(mel), self._padded(mu), self._frame_mask(n)
         prior_mean, prior_std = mu_p, 1.0
         if self.prior == "terminal":  # N(a x0 + (1-a) mu, 1 - a^2): the SDE's law at t=1 given x0
             a = float(self.schedule.mean_coef(torch.tensor(1.0, dtype=torch.float64)))
@@ -172,26 +167,40 @@ class GradTTSAdapter:
         """Return g(t) = sqrt(beta_t)."""
         return self.schedule.beta(t).sqrt()
 
-    def synthesis_cond(self, text: str, speaker: int | None = None,
-                       length_scale: float = 1.0) -> tuple[dict, int]:
-        """Return (cond with mu from predicted durations, padded to 4, batch 1; n_frames)."""
+    def _padded(self, x: torch.Tensor) -> torch.Tensor:
+        """Return a [F, T] tensor zero-padded to a multiple of 4 frames, in the model's dtype."""
+        out = torch.zeros(self.cfg.n_feats, pad_frames(x.shape[1]), dtype=self.dtype,
+                          device=self.device)
+        out[:, :x.shape[1]] = x.to(self.device, self.dtype)
+        return out
+
+    def _frame_mask(self, n: int) -> torch.Tensor:
+        """Return the [1, T_padded] mask of n real frames."""
+        mask = torch.zeros(1, pad_frames(n), dtype=self.dtype, device=self.device)
+        mask[:, :n] = 1
+        return mask
+
+    @torch.no_grad()
+    def sample_prior(self, job: Job, generator: torch.Generator,
+                     temperature: float = 1.0) -> Prepared:
+        """Return the start of synthesis ("sample" capability): x0 holds x1 = mu + z /
+        temperature with mu from the predicted durations of the payload's text (and speaker),
+        z drawn from generator on the CPU; cond, mask and n_frames as for scoring."""
         from ...text import text_to_ids
         from .synthesis_prior import predicted_mu
 
-        spk = self.speaker_tensor({"speaker": speaker})
-        ids = text_to_ids(text, self.dictionary)
-        mu = predicted_mu(self.model, ids, spk, self.device, self.dtype, length_scale)
-        return self.cond_for(mu, spk)
-
-    def cond_for(self, mu: torch.Tensor, spk: torch.Tensor | None) -> tuple[dict, int]:
-        """Return (cond of a [F, T] mu padded to a multiple of 4 frames, batch 1; T)."""
+        spk = self.speaker_tensor(job.payload)
+        ids = text_to_ids(str(job.payload.get("text", "")), self.dictionary)
+        mu = predicted_mu(self.model, ids, spk, self.device, self.dtype)
         n = mu.shape[1]
-        tp = pad_frames(n)
-        mu_p = torch.zeros(self.cfg.n_feats, tp, dtype=self.dtype, device=self.device)
-        mu_p[:, :n] = mu
-        mask = torch.zeros(1, tp, dtype=self.dtype, device=self.device)
-        mask[:, :n] = 1
-        cond = {"mu": mu_p[None], "mask": mask[None]}
-        if spk is not None:
-            cond["spk"] = spk
-        return cond, n
+        mu_p, mask = self._padded(mu), self._frame_mask(n)
+        z = torch.randn((1, *mu_p.shape), generator=generator)[0].to(mu_p)
+        cond = {"mu": mu_p, "mask": mask} if spk is None else {"mu": mu_p, "mask": mask,
+                                                                "spk": spk[0]}
+        return Prepared(x0=(mu_p + z / temperature) * mask, mask=mask, cond=cond,
+                        columns={"n_frames": n})
+
+    def payload_of(self, x: torch.Tensor, start: Prepared) -> dict:
+        """Return the job payload that scores a state x shaped like start.x0 (the real frames
+        of the mel, float32 on the CPU)."""
+        return {"mel": x[:, :start.columns["n_frames"]].float().cpu()}

@@ -1,0 +1,32 @@
+"""Columns computed from other rows of the same CSV (e.g. delta bpd against the own text).
+
+One registry, used by the studies after a run and by `dlik merge` after joining shards, so a
+merged CSV never keeps a value computed from an incomplete shard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from .text_agnostic import with_own_delta
+
+
+def _delta_bpd(df: pd.DataFrame) -> pd.DataFrame:
+    return with_own_delta(df).drop(columns="own_bpd")
+
+
+DERIVED: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {"delta_bpd": _delta_bpd}
+
+
+def derive_columns(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """Return df with each registered derived column among `columns` (default: every
+    registered column df has) recomputed from all rows."""
+    names = [c for c in DERIVED if c in df.columns] if columns is None else list(columns)
+    unknown = [c for c in names if c not in DERIVED]
+    if unknown:
+        raise ValueError(f"derived columns must be among {sorted(DERIVED)}, got {unknown}")
+    for c in names:
+        df = DERIVED[c](df)
+    return df
