@@ -57,11 +57,14 @@ class Prepared:
 
 
 CAPABILITIES = ("null_condition", "sample")
-"""What an adapter may declare beyond scoring:
+"""What an adapter may declare beyond scoring (checked with `require`):
 - null_condition: `null_condition(cond)` returns the condition of "no condition" (empty
   text / zero speaker / zero prompt embedding), shaped like cond, for pmi and CFG.
-- sample: `reverse_sde_drift(x, t, cond)` and `diffusion(t)` for the reverse SDE, and
-  `prior_sample(cond, generator)` for x1; the engine integrates (engine.transport)."""
+- sample: `sample_prior(job, generator, temperature=1.0) -> Prepared` gives the start of
+  generation (x1 in the x0 slot, with cond and mask, unbatched); `payload_of(x, start)`
+  turns a state shaped like start.x0 into a job payload that `prepare` scores;
+  `reverse_sde_drift(x, t, cond)` and `diffusion(t)` give the reverse SDE. The engine
+  integrates (engine.transport.ode_path / sde_path), never the adapter."""
 
 
 class Adapter(Protocol):
