@@ -11,12 +11,19 @@ from .formatting import FORMATS, render
 
 
 def _nbest(df: pd.DataFrame, args) -> str:
-    from .nbest import nbest_table
+    from .nbest import nbest_table, resolve_oracle_by
+    from .text_norm import NORMALIZATIONS
 
-    table, p = nbest_table(df, n_random=args.n_random, seed=args.seed)
+    oracle_by = resolve_oracle_by(df, args.oracle_by)
+    table, p = nbest_table(df, n_random=args.n_random, seed=args.seed,
+                           normalize=args.normalize, oracle_by=oracle_by)
     out = render(table, args.format)
     if args.format != "csv":
-        out += f"\n\nmatched pairs (paired bootstrap, am vs likelihood): p = {p:.4g}"
+        oracle = ("the input's per-hypothesis wer column" if oracle_by == "wer"
+                  else "word errors after normalisation")
+        out += (f"\n\ntext normalisation: {args.normalize}: {NORMALIZATIONS[args.normalize]}"
+                f"\noracle best/worst: by {oracle}"
+                f"\nmatched pairs (paired bootstrap, am vs likelihood): p = {p:.4g}")
     return out
 
 
@@ -47,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--format", "-f", choices=FORMATS, default="md")
     ap.add_argument("--seed", type=int, default=0, help="seed of random/bootstrap draws")
     ap.add_argument("--n-random", type=int, default=100, help="draws for the random system")
+    ap.add_argument("--normalize", choices=["none", "basic", "whisper"], default="none",
+                    help="nbest: text normalisation before WER; none = texts as given "
+                    "(the paper's Table 2), basic = lowercase without punctuation, whisper = "
+                    "Whisper's English normaliser")
+    ap.add_argument("--oracle-by", choices=["auto", "wer", "errors"], default="auto",
+                    help="nbest: oracles rank by the input's per-hypothesis wer column (the "
+                    "paper's) or by word errors; auto = wer when the input has the column")
     ap.add_argument("--out", type=Path, default=None, help="also write the table here")
     return ap
 

@@ -1,17 +1,54 @@
-"""N-best rescoring table (paper Table 2): WER of each selection system, matched-pairs test."""
+"""N-best rescoring table (paper Table 2): WER of each selection system, matched-pairs test.
+
+WER is jiwer's corpus WER (total substitutions + deletions + insertions over total reference
+words) after the chosen text normalisation (text_norm; the paper's: none). The oracles pick,
+per utterance, the hypothesis with the lowest (highest) per-hypothesis `wer` column when
+oracle_by is 'wer' (the paper's files carry one), else the fewest (most) word errors;
+ties go to the first row of the input.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..metrics.wer import normalize_text, sentence_errors
+from .text_norm import normalizer
 
 NBEST_COLUMNS = ("sample_id", "reference", "hypothesis", "am_score", "logp_nats")
 SYSTEMS = ("am", "likelihood", "oracle_best", "oracle_worst", "random")
+ORACLE_BY = ("auto", "wer", "errors")
 
 
-def _with_errors(df: pd.DataFrame) -> pd.DataFrame:
+def word_errors(references: list[str], hypotheses: list[str]) -> tuple[list[int], list[int]]:
+    """Return (S + D + I, reference words) per pair, from jiwer's word alignment."""
+    import jiwer
+
+    errors = [len(h.split()) for h in hypotheses]  # a reference without words: all inserted
+    n_ref = [0] * len(references)
+    idx = [i for i, r in enumerate(references) if r.split()]
+    if idx:
+        out = jiwer.process_words([references[i] for i in idx], [hypotheses[i] for i in idx])
+        for i, ref_words, chunks in zip(idx, out.references, out.alignments):
+            n_ref[i] = len(ref_words)
+            errors[i] = sum((c.hyp_end_idx - c.hyp_start_idx) if c.type == "insert"
+                            else (c.ref_end_idx - c.ref_start_idx)
+                            for c in chunks if c.type != "equal")
+    return errors, n_ref
+
+
+def resolve_oracle_by(df: pd.DataFrame, oracle_by: str = "auto") -> str:
+    """Return 'wer' or 'errors': what the oracles rank by ('auto': wer when df has it)."""
+    if oracle_by not in ORACLE_BY:
+        raise ValueError(f"oracle_by must be one of {list(ORACLE_BY)}, got {oracle_by!r}")
+    if oracle_by == "auto":
+        return "wer" if "wer" in df.columns else "errors"
+    if oracle_by == "wer" and "wer" not in df.columns:
+        raise ValueError("oracle_by 'wer' needs a per-hypothesis wer column in the input; "
+                         "use oracle_by 'errors' (or 'auto')")
+    return oracle_by
+
+
+def _with_errors(df: pd.DataFrame, normalize: str, oracle_by: str) -> pd.DataFrame:
     missing = [c for c in NBEST_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"N-best input lacks columns {missing}; needs {list(NBEST_COLUMNS)}")
@@ -19,10 +56,16 @@ def _with_errors(df: pd.DataFrame) -> pd.DataFrame:
     if "status" in df.columns:
         df = df[df["status"].fillna("ok") == "ok"].reset_index(drop=True)
     df["sample_id"] = df["sample_id"].astype(str)
-    counts = [sentence_errors(normalize_text(str(r)), normalize_text(str(h)))
-              for r, h in zip(df["reference"].fillna(""), df["hypothesis"].fillna(""))]
-    df["n_errors"] = [c[0] for c in counts]
-    df["n_ref_words"] = [c[1] for c in counts]
+    norm = normalizer(normalize)
+    refs = [norm(str(r)) for r in df["reference"].fillna("")]
+    hyps = [norm(str(h)) for h in df["hypothesis"].fillna("")]
+    df["n_errors"], df["n_ref_words"] = word_errors(refs, hyps)
+    if oracle_by == "wer":
+        df["wer"] = pd.to_numeric(df["wer"], errors="coerce")
+        bad = int(df["wer"].isna().sum())
+        if bad:
+            raise ValueError(f"wer column has {bad} missing or non-numeric value(s); "
+                             "use oracle_by 'errors'")
     df["order"] = np.arange(len(df))
     return df
 
@@ -35,13 +78,15 @@ def _pick(df: pd.DataFrame, column: str, largest: bool) -> pd.DataFrame:
     return ranked.groupby("sample_id", sort=True).head(1).set_index("sample_id")
 
 
-def selections(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Return per-sample chosen rows (n_errors, n_ref_words) for each deterministic system."""
+def selections(df: pd.DataFrame, oracle_by: str = "errors") -> dict[str, pd.DataFrame]:
+    """Return per-sample chosen rows (n_errors, n_ref_words) for each deterministic system;
+    the oracles rank by column 'wer' or by 'n_errors' (oracle_by 'wer' | 'errors')."""
+    key = "wer" if oracle_by == "wer" else "n_errors"
     return {
         "am": _pick(df, "am_score", largest=True),
         "likelihood": _pick(df, "logp_nats", largest=True),
-        "oracle_best": _pick(df, "n_errors", largest=False),
-        "oracle_worst": _pick(df, "n_errors", largest=True),
+        "oracle_best": _pick(df, key, largest=False),
+        "oracle_worst": _pick(df, key, largest=True),
     }
 
 
@@ -74,12 +119,14 @@ def paired_bootstrap_p(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 10_000,
     return float(min(1.0, p))
 
 
-def nbest_table(df: pd.DataFrame, n_random: int = 100, seed: int = 0) -> tuple[pd.DataFrame, float]:
+def nbest_table(df: pd.DataFrame, n_random: int = 100, seed: int = 0, normalize: str = "none",
+                oracle_by: str = "auto") -> tuple[pd.DataFrame, float]:
     """Return (table with columns system, wer, n_utterances; p-value am vs likelihood)."""
-    df = _with_errors(df)
+    oracle_by = resolve_oracle_by(df, oracle_by)
+    df = _with_errors(df, normalize, oracle_by)
     if df.empty:
         raise ValueError("no usable N-best rows (all missing or status != ok)")
-    chosen = selections(df)
+    chosen = selections(df, oracle_by)
     rows = [{"system": k, "wer": _wer(v)} for k, v in chosen.items()]
     rows.append({"system": "random", "wer": random_wer(df, n_random, seed)})
     table = pd.DataFrame(rows).set_index("system").loc[list(SYSTEMS)].reset_index()
