@@ -80,7 +80,8 @@ def reference_bpd(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
 def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
           ref_tol: float = 1e-8, seed: int = 0, ref_cache: Path | None = None,
           ref_time_change: str = "none") -> dict:
-    """Return the benchmark record: NFE, throughput, speedup and accuracy of both paths.
+    """Return the benchmark record: NFE, throughput, speedup and accuracy of both paths, and
+    nfe_ratio_equal_tol: NFE of batched dopri5 over the paper protocol's at its tolerance.
 
     The reference (untimed) is batched dopri5 at atol = rtol = ref_tol; ref_cache is a JSON
     file that keeps it (see reference_bpd).
@@ -96,6 +97,12 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     p_rows, p_wall = run_jobs(adapter, jobs, paper, "paper protocol")
     f_rows, f_wall = run_jobs(adapter, jobs, fastset, "fast path")
     ref = reference_bpd(adapter, jobs, refset, ref_cache)
+    # Step-control cost alone: batched dopri5 at the paper's own tolerance (untimed unless
+    # it is the fast path), NFE against the paper protocol's.
+    equal = SolverSpec("dopri5", paper.solver.atol, paper.solver.rtol, "batched")
+    e_rows = f_rows if fast == equal else run_jobs(
+        adapter, jobs, ScoreSettings(solver=equal, batch_size=batch_size, **base),
+        f"batched at equal tolerance {solver_label(equal)}")[0]
     keys = sorted(p_rows)
     bpd = lambda rows: np.array([rows[k]["bpd"] for k in keys])  # noqa: E731
     ref_bpd = np.array([ref[k] for k in keys])
@@ -111,6 +118,7 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
         "speedup": p_wall / f_wall,
         "speedup_from_nfe": p_nfe / f_nfe,
         "speedup_from_per_nfe_cost": p_cost / f_cost,
+        "nfe_ratio_equal_tol": nfe(e_rows) / p_nfe,
         "max_abs_dbpd_fast_vs_paper": float(np.abs(bpd(f_rows) - bpd(p_rows)).max()),
         "max_abs_dbpd_paper_vs_ref": float(np.abs(bpd(p_rows) - ref_bpd).max()),
         "max_abs_dbpd_fast_vs_ref": float(np.abs(bpd(f_rows) - ref_bpd).max()),

@@ -92,8 +92,10 @@ class BatchedRK:
         dfl = None if l0 is None else f1[1] - f0[1]
         d2 = _ratio(dfy, zeros, y0, mask, self.atol, self.rtol, dfl, l0, l0) / h0
         small = (d1 <= 1e-15) & (d2 <= 1e-15)
+        # h1 = (0.01 / max(d1, d2))^(1/p), p the method's order: Hairer's HINIT (IORD = 5 for
+        # DOPRI5) and torchdiffeq (which passes order - 1 and raises to 1/(order + 1)).
         h1 = torch.where(small, torch.clamp(h0 * 1e-3, min=1e-6),
-                         (0.01 / torch.maximum(d1, d2)) ** (1.0 / (order + 1)))
+                         (0.01 / torch.maximum(d1, d2)) ** (1.0 / order))
         h1 = torch.where(torch.isfinite(h1), h1, h0)
         return torch.minimum(100 * h0, h1).clamp(max=span)
 
