@@ -22,12 +22,12 @@ WORD_END = "</w>"
 
 # Sizes of the shipped (trained) model; `tiny_random_pipeline` uses smaller ones.
 DEFAULT_SIZES: dict[str, Any] = {
-    "unet_channels": (64, 128, 128),
+    "unet_channels": (64, 96, 96),
     "unet_layers_per_block": 1,
     "unet_heads": (2, 4, 4),
     "unet_transformer_layers": 1,
     "time_embed_dim": 8,
-    "vae_channels": (32, 64, 64, 64),
+    "vae_channels": (16, 32, 64, 64),
     "vae_groups": 16,
     "text_hidden": 32,
     "text_hidden_2": 32,
