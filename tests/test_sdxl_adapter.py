@@ -260,9 +260,23 @@ def test_settings_refused_and_capabilities(folder, adapter):
     assert adapter.capabilities <= set(CAPABILITIES)
     require(adapter, "null_condition")
     require(adapter, "sample")
-    cond = adapter.cond_for("a red cube", cfg=1.0)
-    x1 = adapter.prior_sample(cond, torch.Generator().manual_seed(0))
-    assert x1.shape == (1, *adapter.latent_shape)
+    job = Job("s", "c", payload={"prompt": "a red cube", "cfg": 1.0})
+    start = adapter.sample_prior(job, torch.Generator().manual_seed(0), temperature=2.0)
+    assert start.x0.shape == adapter.latent_shape
+    again = adapter.sample_prior(job, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(start.x0 * 2.0, again.x0)
+    x1, cond = start.x0[None], {k: v[None] for k, v in start.cond.items()}
+    assert float(cond["cfg"][0]) == 1.0
+    # payload_of -> prepare scores exactly the given latent under the same prompt and cfg
+    again = adapter.prepare(Job("s", "c", payload=adapter.payload_of(start.x0, start)))
+    torch.testing.assert_close(again.x0, start.x0)
+    assert again.columns == start.columns
+    with pytest.raises(ValueError, match="'latent' must be shaped"):
+        adapter.prepare(Job("s", "c", payload={"prompt": "a", "latent": torch.zeros(3)}))
+    z = torch.randn(1, *adapter.latent_shape, dtype=torch.float64)
+    torch.testing.assert_close(adapter._unscale(adapter._scale(z)), z)
+    img = adapter.decode(start.x0)
+    assert img.size == adapter.image_size[::-1] and img.mode == "RGB"
     t = torch.tensor([0.5])
     assert adapter.reverse_sde_drift(x1, t, cond).shape == x1.shape
     assert adapter.diffusion(t).shape == (1,)

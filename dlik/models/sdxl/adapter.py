@@ -163,22 +163,39 @@ class SDXLAdapter:
                 "cfg": torch.tensor(_check_cfg(cfg), dtype=torch.float32, device=self.device)}
 
     def prepare(self, job: Job) -> Prepared:
-        """Return the image's latent x0, the prompt's cond, N(0, I) prior and bpd columns."""
+        """Return the image's latent x0 (or the payload's `latent`), the prompt's cond, the
+        N(0, I) prior and the bpd columns."""
         payload = job.payload
         if "prompt" not in payload:
             raise ValueError("job payload needs 'prompt' (str, or None for the null prompt)")
+        if "latent" in payload:
+            x0 = self._check_latent(payload["latent"])
+            orig = tuple(payload.get("original_size") or self.image_size)
+        else:
+            x0, orig = self.latent_of(payload, job.sample_id)
+        return self._prepared(x0, payload, orig)
+
+    def _prepared(self, x0: torch.Tensor, payload: dict[str, Any], orig: tuple[int, int]
+                  ) -> Prepared:
         prompt = payload["prompt"]
         cfg = self.cfg if payload.get("cfg") is None else _check_cfg(payload["cfg"])
-        x0, orig = self.latent_of(payload, job.sample_id)
-        cond = self.prompt_cond(prompt, cfg, orig)
         c, h, w = self.latent_shape
         big_h, big_w = self.image_size
         return Prepared(
-            x0=x0, cond=cond,
+            x0=x0, cond=self.prompt_cond(prompt, cfg, orig),
             columns={"prompt": prompt, "null_prompt": prompt is None,
                      "prompt_tokens": None if prompt is None else self.text.encode(prompt)[2],
                      "cfg": cfg, "vae_mode": self.vae_mode, "image_size": f"{big_h}x{big_w}"},
             bpd_dims={"latent_bpd": c * h * w, "pixel_bpd": 3 * big_h * big_w})
+
+    def _check_latent(self, z: Any) -> torch.Tensor:
+        z = torch.as_tensor(z)
+        if tuple(z.shape) != self.latent_shape:
+            raise ValueError(f"payload 'latent' must be shaped {list(self.latent_shape)} (the "
+                             f"scaled VAE latent at {self.image_size}), got {list(z.shape)}")
+        if not torch.isfinite(z).all():
+            raise ValueError("payload 'latent' has non-finite values")
+        return z.to(self.device, self.x_dtype)
 
     def null_condition(self, cond: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Return cond with zero prompt embeddings and pooled vector (and no guidance)."""
@@ -244,17 +261,45 @@ class SDXLAdapter:
         """Return g(t) = sqrt(beta(t)) in t's dtype."""
         return self.noise.coefficients(t)[0].sqrt().to(t.dtype)
 
-    def prior_sample(self, cond: dict[str, torch.Tensor],
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-        """Return x1 ~ N(0, I) latents [B, 4, h, w] (B from cond; drawn on the CPU)."""
-        b = self._require_cond(cond)["pooled"].shape[0]
-        z = torch.randn((b, *self.latent_shape), generator=generator, dtype=self.x_dtype)
-        return z.to(self.device)
+    def sample_prior(self, job: Job, generator: torch.Generator | None = None,
+                     temperature: float = 1.0) -> Prepared:
+        """Return the start of generation for the job's prompt (and cfg): x1 ~ N(0, I /
+        temperature^2) latents [4, h, w] drawn on the CPU, with the prompt's cond."""
+        if "prompt" not in job.payload:
+            raise ValueError("job payload needs 'prompt' (str, or None for the null prompt)")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        z = torch.randn(self.latent_shape, generator=generator, dtype=self.x_dtype)
+        return self._prepared((z / temperature).to(self.device), job.payload, self.image_size)
 
-    def cond_for(self, prompt: str | None, cfg: float | None = None) -> dict[str, torch.Tensor]:
-        """Return the batch-1 cond of a prompt for sampling (cfg None = the adapter's)."""
-        c = self.prompt_cond(prompt, self.cfg if cfg is None else cfg, self.image_size)
-        return {k: v[None] for k, v in c.items()}
+    def payload_of(self, x: torch.Tensor, start: Prepared) -> dict[str, Any]:
+        """Return the job payload that scores latent x under start's prompt and cfg."""
+        return {"latent": x.detach().to(self.x_dtype).clone(), "prompt": start.columns["prompt"],
+                "cfg": start.columns["cfg"]}
+
+    @torch.no_grad()
+    def decode(self, latent: torch.Tensor):
+        """Return the PIL RGB image of a scaled latent [4, h, w] (the VAE decoder's mean)."""
+        from PIL import Image
+
+        z = self._unscale(self._check_latent(latent)[None].to(self.dtype))
+        img = self.vae.decode(z).sample[0].float().clamp(-1, 1)
+        arr = ((img + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        return Image.fromarray(arr, "RGB")
+
+    def _unscale(self, z: torch.Tensor) -> torch.Tensor:
+        """Invert _scale: scaled latent -> the VAE's raw latent."""
+        cfg = self.vae.config
+        mean, std = cfg.get("latents_mean"), cfg.get("latents_std")
+        if mean is not None and std is not None:
+            shape = (1, -1, 1, 1)
+            mean = torch.tensor(mean, dtype=z.dtype, device=z.device).view(shape)
+            std = torch.tensor(std, dtype=z.dtype, device=z.device).view(shape)
+            return z * std / cfg.scaling_factor + mean
+        z = z / cfg.scaling_factor
+        if cfg.get("shift_factor") is not None:
+            z = z + cfg.shift_factor
+        return z
 
     @staticmethod
     def _require_cond(cond: dict | None) -> dict:
