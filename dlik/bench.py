@@ -20,6 +20,11 @@ from .runner import Runner, ScoreSettings
 def _gaussian(args) -> tuple[Adapter, list[Job]]:
     from .models.gaussian import GaussianAdapter
 
+    if args.estimator == "elbo":  # candidates: the true conditional mean and others
+        ad = GaussianAdapter(dim=args.dim, prior="terminal", dtype="float32", cond_scale=1.0)
+        per = max(2, args.candidates)
+        return ad, [Job(f"bench-{i:04d}", "own" if k == 0 else f"other{k}")
+                    for i in range(max(1, args.samples // per)) for k in range(per)]
     ad = GaussianAdapter(dim=args.dim, prior="terminal", dtype="float32")
     return ad, [Job(f"bench-{i:04d}", "analytic") for i in range(args.samples)]
 
@@ -126,6 +131,52 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     }
 
 
+def bench_elbo(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
+               spec, seed: int = 0, csv: Path | None = None) -> dict:
+    """Return exact ODE (fast solver) vs ELBO ranker on the same candidates: rank agreement
+    (Kendall tau, top-1) and cost per candidate (NFE, wall); csv gets the paired rows."""
+    import pandas as pd
+
+    from .analysis.elbo_agreement import elbo_agreement_table
+    from .estimators.rank import elbo_rows
+
+    exact_set = ScoreSettings(solver=fast, batch_size=batch_size, seed=seed)
+    run_jobs(adapter, jobs[:1], exact_set, "warm-up")
+    elbo_rows(adapter, jobs[:1], spec)
+    exact, _ = run_jobs(adapter, jobs, exact_set, f"exact {solver_label(fast)}")
+    start = time.perf_counter()
+    elbo = elbo_rows(adapter, jobs, spec)
+    print(f"dlik bench: {adapter.model_id} elbo rounds={list(spec.rounds)}: {len(elbo)} rows "
+          f"in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    bad = [r for r in elbo if r["status"] != "ok"]
+    if bad:
+        raise RuntimeError(f"ELBO rows failed: {bad[0].get('error') or bad[0]['status']}")
+    rows = []
+    for r in elbo:
+        e = exact[(r["sample_id"], r["condition_id"])]
+        rows.append({"experiment": "bench", "sample_id": r["sample_id"],
+                     "condition_id": r["condition_id"], "logp_nats": e["logp_nats"],
+                     "elbo_nats": r["elbo_nats"], "elbo_se_nats": r["elbo_se_nats"],
+                     "bpd": e["bpd"], "elbo_bpd": r["elbo_bpd"], "nfe_exact": e["nfe"],
+                     "nfe_elbo": r["nfe"], "wall_exact_s": e["wall_s"],
+                     "wall_elbo_s": r["wall_s"], "elbo_pruned_after": r["elbo_pruned_after"]})
+    df = pd.DataFrame(rows)
+    if csv is not None:
+        df.to_csv(csv, index=False)
+    t = elbo_agreement_table(df).iloc[0]
+    return {"model": adapter.model_id, "estimator": "elbo", "samples": int(t["n_samples"]),
+            "candidates_per_sample": float(t["candidates"]), "exact_solver": solver_label(fast),
+            "elbo_rounds": list(spec.rounds), "elbo_prune_z": spec.prune_z,
+            "kendall_tau": float(t["kendall_tau"]), "top1_agreement": float(t["top1_agreement"]),
+            "nfe_per_candidate_exact": float(t["nfe_exact"]),
+            "nfe_per_candidate_elbo": float(t["nfe_elbo"]), "nfe_ratio": float(t["nfe_ratio"]),
+            "wall_per_candidate_exact_s": float(t["wall_exact_s"]),
+            "wall_per_candidate_elbo_s": float(t["wall_elbo_s"]),
+            "wall_ratio": float(t["wall_ratio"]),
+            "max_abs_dbpd_elbo_vs_exact": float((df["elbo_bpd"] - df["bpd"]).abs().max()),
+            "threads": torch.get_num_threads()}
+
+
 def main(argv: list[str]) -> int:
     """CLI: dlik bench [--model gaussian|gradtts] ...; prints one JSON line per model."""
     ap = argparse.ArgumentParser(prog="dlik bench", description=__doc__)
@@ -149,6 +200,12 @@ def main(argv: list[str]) -> int:
                     "else computed and written")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = leave)")
+    ap.add_argument("--estimator", choices=["exact", "elbo"], default="exact",
+                    help="elbo: exact ODE (the fast solver) vs the ELBO ranker on candidates")
+    ap.add_argument("--candidates", type=int, default=4, help="elbo, gaussian: per sample")
+    ap.add_argument("--elbo-rounds", default="8,8,16", help="elbo: draws per pruning round")
+    ap.add_argument("--elbo-prune-z", type=float, default=3.0, help="elbo: <= 0 never prunes")
+    ap.add_argument("--elbo-csv", type=Path, help="elbo: write the paired rows here")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -156,6 +213,15 @@ def main(argv: list[str]) -> int:
                       time_change=args.time_change)
     for name in args.model:
         adapter, jobs = MODELS[name](args)
+        if args.estimator == "elbo":
+            from .estimators.elbo import ElboSpec
+
+            spec = ElboSpec(rounds=tuple(int(r) for r in args.elbo_rounds.split(",")),
+                            prune_z=args.elbo_prune_z if args.elbo_prune_z > 0 else None,
+                            batch_size=args.batch_size)
+            print(json.dumps(bench_elbo(adapter, jobs, args.batch_size, fast, spec,
+                                        csv=args.elbo_csv)), flush=True)
+            continue
         record = bench(adapter, jobs, args.batch_size, fast, args.ref_tol,
                        ref_cache=args.ref_json, ref_time_change=args.ref_time_change)
         print(json.dumps(record), flush=True)

@@ -49,6 +49,13 @@ def experiments() -> list[str]:
     return sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 
 
+def _int(cfg, key: str) -> int:
+    try:
+        return int(cfg[key])
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be an integer, got {cfg[key]!r}") from None
+
+
 def settings_from_config(cfg):
     """Return ScoreSettings from the solver group and top-level keys of a DictConfig."""
     from omegaconf import OmegaConf
@@ -57,36 +64,61 @@ def settings_from_config(cfg):
     from .runner import ScoreSettings
 
     spec = SolverSpec.from_mapping(OmegaConf.to_container(cfg.solver, resolve=True))
-    return ScoreSettings(solver=spec, seed=int(cfg.seed), batch_size=int(cfg.batch_size))
+    return ScoreSettings(solver=spec, seed=_int(cfg, "seed"), batch_size=_int(cfg, "batch_size"))
+
+
+def _build(group: str, node, **kw):
+    """Instantiate a config group, re-raising Hydra's wrapper as the error it wraps."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(node, **kw)
+    except InstantiationException as exc:
+        cause = exc.__cause__ or exc
+        if isinstance(cause, (ValueError, OSError)):
+            raise type(cause)(f"{group}: {cause}") from cause
+        raise
 
 
 def run_from_config(cfg, out_dir: Path):
     """Instantiate model, data and study from cfg and run the study into out_dir."""
     import inspect
 
-    from hydra.utils import get_class, instantiate
+    from hydra.utils import get_class
     from omegaconf import OmegaConf
 
+    from .io.lock import hold, lock_path
     from .io.provenance import config_hash
-    from .run_study import run_study
+    from .run_study import results_name, run_study
     from .runner import parse_shard
 
     if cfg.experiment_name is None or cfg.study is None:
         raise ValueError(f"pick an experiment: experiment must be one of {experiments()}")
     device = resolve_device(str(cfg.device))
     settings = settings_from_config(cfg)
-    adapter = instantiate(cfg.model, device=str(device))
-    data = instantiate(cfg.data) if cfg.data and "_target_" in cfg.data else None
-    study_cls = get_class(cfg.study["_target_"])
-    extra = {"adapter": adapter} if "adapter" in inspect.signature(study_cls).parameters else {}
-    study = instantiate(cfg.study, data=data, **extra)
-    sci = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
-           else cfg[k] for k in SCIENTIFIC_KEYS}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    return run_study(study, adapter, settings, out_dir, str(cfg.experiment_name),
-                     config_hash(sci), resume=bool(cfg.resume), shard=parse_shard(cfg.shard),
-                     progress=bool(cfg.progress))
+    shard = parse_shard(cfg.shard)
+    # take the results file's lock before loading anything: a second run is refused at once
+    with hold(lock_path(out_dir / results_name(shard))):
+        adapter = _build("model", cfg.model, device=str(device))
+        data = _build("data", cfg.data) if cfg.data and "_target_" in cfg.data else None
+        study_cls = get_class(cfg.study["_target_"])
+        extra = ({"adapter": adapter} if "adapter" in inspect.signature(study_cls).parameters
+                 else {})
+        study = _build("study", cfg.study, data=data, **extra)
+        sci = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
+               else cfg[k] for k in SCIENTIFIC_KEYS}
+        return run_study(study, adapter, settings, out_dir, str(cfg.experiment_name),
+                         config_hash(sci), resume=bool(cfg.resume), shard=shard,
+                         progress=bool(cfg.progress),
+                         config_yaml=OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def _command() -> str:
+    """Return the dlik run command line of this process, quoted for a shell."""
+    import shlex
+
+    return shlex.join(["dlik", "run", *sys.argv[1:]])
 
 
 def _hydra_run(argv: list[str]) -> int:
@@ -99,9 +131,22 @@ def _hydra_run(argv: list[str]) -> int:
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
     def _main(cfg) -> None:
+        from .io.lock import LockHeld
+        from .io.writer import ResultsWriteError
+        from .run_study import RunInterrupted
+
         try:
             run_from_config(cfg, Path(HydraConfig.get().runtime.output_dir))
-        except ValueError as exc:
+        except RunInterrupted as exc:
+            print(f"dlik: {exc}:\n  {_command()}", file=sys.stderr)
+            raise SystemExit(128 + exc.signum) from None
+        except KeyboardInterrupt:
+            print("dlik: interrupted before scoring began; nothing was written",
+                  file=sys.stderr)
+            raise SystemExit(130) from None
+        except (ValueError, OSError, LockHeld, ResultsWriteError) as exc:
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
             raise SystemExit(f"dlik: error: {exc}") from None
 
     sys.argv = ["dlik run", *argv]
@@ -121,17 +166,38 @@ def _merge(argv: list[str]) -> int:
     return merge_main(argv)
 
 
+def _report(argv: list[str]) -> int:
+    from .analysis.report import main as report_main
+
+    return report_main(argv)
+
+
 def _bench(argv: list[str]) -> int:
     from .bench import main as bench_main
 
     return bench_main(argv)
 
 
+def _attribute(argv: list[str]) -> int:
+    from .beyond_cli import main_attribute
+
+    return main_attribute(argv)
+
+
+def _elbo(argv: list[str]) -> int:
+    from .beyond_cli import main_elbo
+
+    return main_elbo(argv)
+
+
 COMMANDS = {
     "run": (_hydra_run, "run an experiment: dlik run experiment=NAME [overrides] (--help)"),
     "tables": (_tables, "paper tables from results CSVs: dlik tables --help"),
     "merge": (_merge, "join sharded results: dlik merge DIR [--out results.csv]"),
+    "report": (_report, "markdown + HTML report with plots from run dirs: dlik report DIR..."),
     "bench": (_bench, "engine benchmark, paper protocol vs fast path: dlik bench --help"),
+    "attribute": (_attribute, "time-resolved attribution of a study: dlik attribute --help"),
+    "elbo": (_elbo, "ELBO ranker on a study's candidates: dlik elbo --help"),
 }
 
 

@@ -1,20 +1,43 @@
-"""Run one study into a results directory: resume, provenance, writer, summary."""
+"""Run one study into a results directory: lock, resume, provenance, writer, summary."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .analysis.cli import render_study_table
+from .engine.solve import SolverSpec
 from .experiments.base import Study
+from .io.lock import hold, lock_path
 from .io.provenance import dlik_version, git_commit
 from .io.writer import MEASURE_COLUMNS, PROVENANCE_COLUMNS, ResultWriter, read_done_keys
 from .models.base import Adapter
 from .runner import Runner, RunStats, ScoreSettings
+
+SOLVER_ERRORS = Path(__file__).resolve().parent / "assets" / "solver_errors.json"
+RESUME_HINT = "run the same command again to resume (resume=true is the default)"
+
+
+class RunInterrupted(RuntimeError):
+    """The run was stopped by SIGINT/SIGTERM after flushing its rows; `signum` says which."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+
+class _Stop(BaseException):
+    """Raised by the signal handler; a BaseException so no per-row handler swallows it."""
 
 
 def results_name(shard: tuple[int, int] | None) -> str:
@@ -31,15 +54,42 @@ def csv_columns(study: Study, adapter: Adapter) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
+def read_results(path: Path) -> pd.DataFrame:
+    """Return a results CSV with ids and texts as written (no 'NA' -> NaN) and exact floats."""
+    return pd.read_csv(path, dtype={"sample_id": str, "condition_id": str},
+                       keep_default_na=False, na_values=["", "nan", "NaN"])
+
+
+def _text(v: Any) -> str:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    return repr(float(v)) if isinstance(v, float) else str(v)
+
+
 def fill_derived(path: Path, study: Study) -> pd.DataFrame:
     """Fill the study's derived columns (e.g. delta bpd vs own text) once every row is in:
-    rows are written blank there and the file is rewritten atomically here."""
-    df = pd.read_csv(path)
-    if study.derived_columns:
-        df = study.derive(df)
-        tmp = path.with_name(f".{path.name}.tmp")
-        df.to_csv(tmp, index=False)
+    rows are written blank there; here only those columns change (the other cells keep their
+    exact text) and the file is replaced atomically."""
+    df = read_results(path)
+    if not study.derived_columns:
+        return df
+    df = study.derive(df)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if len(raw) != len(df):
+        raise ValueError(f"derive() changed the number of rows ({len(raw)} -> {len(df)})")
+    for c in study.derived_columns:
+        raw[c] = [_text(v) for v in df[c].tolist()]
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        raw.to_csv(tmp, index=False, lineterminator="\n")
         os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if not isinstance(exc, OSError):
+            raise
+        raise OSError(exc.errno, f"cannot fill the derived columns {study.derived_columns} of "
+                      f"{path} ({exc.strerror or exc}); its rows are intact: free space and run "
+                      f"`dlik merge {path.parent}` or the same command again") from exc
     return df
 
 
@@ -53,12 +103,94 @@ def _check_config(path: Path, chash: str) -> None:
             "pass run_name=<new name> or resume=false")
 
 
+def _matches(spec: SolverSpec, want: dict[str, Any]) -> bool:
+    have = spec.columns()
+    for k, v in want.items():
+        got = have.get(k)
+        if isinstance(v, float) and isinstance(got, float):
+            if not math.isclose(v, got, rel_tol=1e-9):
+                return False
+        elif got != v:
+            return False
+    return True
+
+
+def solver_note(spec: SolverSpec, model_id: str) -> str:
+    """Return the footer line saying how far this solver setting is from a tight reference
+    on this model, as measured (assets/solver_errors.json, from README Performance)."""
+    table = json.loads(SOLVER_ERRORS.read_text())
+    for name, entry in table["presets"].items():
+        if not _matches(spec, entry["match"]):
+            continue
+        for prefix, measured in entry["errors"].items():
+            if model_id.startswith(prefix):
+                return f"solver {name}: {measured} (README, Performance)"
+        return (f"solver {name}: its error is not measured for {model_id}; check it against "
+                "a tight reference with `dlik bench` (README, Performance)")
+    return (f"solver {spec.method} atol={spec.atol:g} rtol={spec.rtol:g} step_size="
+            f"{spec.step_size}: not a measured preset; check its error with `dlik bench`")
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into _Stop for the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Stop(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: Path,
               experiment: str, chash: str, resume: bool = True,
-              shard: tuple[int, int] | None = None, progress: bool = True) -> tuple[Path, RunStats]:
-    """Score the study's jobs into out_dir/results*.csv and return (path, stats)."""
+              shard: tuple[int, int] | None = None, progress: bool = True,
+              config_yaml: str | None = None) -> tuple[Path, RunStats]:
+    """Score the study's jobs into out_dir/results*.csv and return (path, stats).
+
+    Holds out_dir/results*.csv.lock for the whole run (a second run into the same file is
+    refused), sets `study.out_dir = out_dir` when the study has that attribute (studies
+    that save files beside the CSV), writes config_yaml to out_dir/config.yaml when given,
+    and on SIGINT/SIGTERM stops with every finished row flushed, raising RunInterrupted.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    if hasattr(study, "out_dir"):  # a study that saves files (e.g. images) beside the CSV
+        study.out_dir = out_dir
     path = out_dir / results_name(shard)
+    written: list[int] = [0, 0]  # rows of this run, rows in the file
+    try:
+        with hold(lock_path(path)), _signals_raise():
+            if config_yaml is not None:
+                _replace_text(out_dir / "config.yaml", config_yaml)
+            stats = _run_locked(study, adapter, settings, path, experiment, chash, resume,
+                                shard, progress, written)
+            print(render_study_table(study.table, fill_derived(path, study)))
+            print(solver_note(settings.solver, adapter.model_id))
+    except (_Stop, KeyboardInterrupt) as exc:
+        signum = exc.args[0] if isinstance(exc, _Stop) else signal.SIGINT
+        raise RunInterrupted(
+            f"stopped by {signal.Signals(signum).name}: {written[0]} rows of this run were "
+            f"flushed to {path} ({written[1]} rows in it); {RESUME_HINT}", int(signum)) from None
+    return path, stats
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _run_locked(study: Study, adapter: Adapter, settings: ScoreSettings, path: Path,
+                experiment: str, chash: str, resume: bool, shard: tuple[int, int] | None,
+                progress: bool, written: list[int]) -> RunStats:
+    """Score into path (lock held); written[0], written[1] count rows written and in the file."""
     if path.exists() and not resume:
         path.rename(path.with_name(f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}.bak.csv"))
     _check_config(path, chash)
@@ -71,10 +203,14 @@ def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: 
     done = read_done_keys(path) if resume else set()
     jobs = study.jobs()
     with ResultWriter(path, csv_columns(study, adapter)) as writer:
-        runner = Runner(adapter, settings, lambda row: writer.write({**provenance, **row}),
-                        progress=progress)
-        stats = runner.run(jobs, done=done, shard=shard)
-    print(f"[dlik] {experiment}: {stats.scored} scored, {stats.errors} errors, "
-          f"{stats.skipped} already done -> {path}")
-    print(render_study_table(study.table, fill_derived(path, study)))
-    return path, stats
+        written[1] = writer.n_rows
+
+        def sink(row: dict[str, Any]) -> None:
+            writer.write({**provenance, **row})
+            written[0], written[1] = written[0] + 1, writer.n_rows
+
+        stats = Runner(adapter, settings, sink, progress=progress).run(jobs, done=done,
+                                                                       shard=shard)
+    print(f"[dlik] {experiment}: {stats.scored} scored, {stats.errors} not ok (see the status "
+          f"and error columns), {stats.skipped} already done -> {path}")
+    return stats

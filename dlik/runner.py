@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -65,6 +67,31 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
     return stable_int(job.sample_id) % shard[1] == shard[0]
 
 
+STOPPED_MEASURES = ("logp_nats", "bpd", "prior_logp", "divergence_integral")
+
+
+def status_message(status: str, solver: SolverSpec) -> str | None:
+    """Return what a non-ok engine status means and what to do (None for ok)."""
+    if status == "nonfinite":
+        return ("nonfinite: the ODE state or log-density became NaN/inf during integration "
+                "(the drift or its divergence is not finite there); check the input, or run "
+                "the model in float64")
+    if status == "max_steps":
+        return (f"max_steps: solver.max_steps={solver.max_steps} steps were used before "
+                f"t_end={solver.t_end}; raise solver.max_steps, loosen solver.atol/rtol, or "
+                "use fixed steps (solver=rk4_50steps)")
+    return None
+
+
+def check_unique(jobs: Sequence[Job]) -> None:
+    """Raise naming the repeated (sample_id, condition_id) keys when jobs are not unique."""
+    seen: set[tuple[str, str]] = set()
+    dup = [j.key for j in jobs if j.key in seen or seen.add(j.key)]
+    if dup:
+        raise ValueError(f"{len(dup)} jobs repeat a (sample_id, condition_id) key, e.g. "
+                         f"{dup[:3]}: sample ids in the data (manifest) must be unique")
+
+
 def _stack(items: Sequence[Any], like: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.as_tensor(v, device=like.device).expand(like.shape[1:])
                         for v in items])
@@ -79,6 +106,9 @@ class Runner:
 
     def _error_row(self, job: Job, exc: BaseException, columns: dict | None = None) -> dict:
         msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+        tqdm.write(f"[dlik] error row {job.key}: {msg}", file=sys.stderr)
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            traceback.print_exception(exc)
         return {**job.columns, **(columns or {}), "sample_id": job.sample_id,
                 "condition_id": job.condition_id, "status": "error", "error": msg}
 
@@ -101,14 +131,19 @@ class Runner:
         wall = (time.perf_counter() - start) / len(batch)
         rows = []
         for i, (job, prep) in enumerate(batch):
-            rows.append({
+            row = {
                 **job.columns, **prep.columns, "sample_id": job.sample_id,
                 "condition_id": job.condition_id, "logp_nats": float(res.logp[i]),
                 "bpd": float(res.bpd[i]), "prior_logp": float(res.prior_logp[i]),
                 "divergence_integral": float(res.divergence_integral[i]),
                 "n_dims": int(res.n_dims[i]), "nfe": int(res.nfe[i]), "wall_s": wall,
                 "status": res.status[i], "batch_size": len(batch),
-                **{c: -float(res.logp[i]) / (math.log(2) * n) for c, n in prep.bpd_dims.items()}})
+                **{c: -float(res.logp[i]) / (math.log(2) * n) for c, n in prep.bpd_dims.items()}}
+            msg = status_message(res.status[i], s.solver)
+            if msg:  # a stopped integration's values are not a likelihood: leave them NaN
+                row.update({c: math.nan for c in (*STOPPED_MEASURES, *prep.bpd_dims)},
+                           error=msg)
+            rows.append(row)
         return rows
 
     def _flush(self, batch: list[tuple[Job, Prepared]]) -> list[dict]:
@@ -116,13 +151,16 @@ class Runner:
             return self._score(batch)
         except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the run
             if len(batch) == 1:
-                traceback.print_exc()
                 return [self._error_row(batch[0][0], exc, batch[0][1].columns)]
             return [row for item in batch for row in self._flush([item])]
 
     def run(self, jobs: Sequence[Job], done: set[tuple[str, str]] = frozenset(),
             shard: tuple[int, int] | None = None) -> RunStats:
-        """Score every job not in done (and in the shard); rows go to the sink as they finish."""
+        """Score every job not in done (and in the shard); rows go to the sink as they finish.
+
+        Raises before scoring anything when two jobs share a key (a duplicated sample id).
+        """
+        check_unique(jobs)
         mine = [j for j in jobs if in_shard(j, shard)]
         todo = [j for j in mine if j.key not in done]
         stats = RunStats(total=len(mine), skipped=len(mine) - len(todo))

@@ -203,6 +203,51 @@ def train_unet(parts: dict, latents: torch.Tensor, prompts: list[str], args, sta
     return ema
 
 
+def train_decoder(vae, images: torch.Tensor, latents: torch.Tensor, args, state: dict,
+                  work: Path, t_start: float) -> None:
+    """Fine-tune the VAE decoder alone on the cached (frozen-encoder) latents, in place: the
+    latents the UNet models do not change. Inputs get N(0, args.dec_noise^2) noise in scaled
+    latent units so the decoder tolerates imperfect generated latents."""
+    dec = [vae.post_quant_conv, vae.decoder]
+    params = [p for m in dec for p in m.parameters()]
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(params, lr=args.dec_lr)
+    if "dec_opt" in state:
+        opt.load_state_dict(state["dec_opt"])
+    gen = torch.Generator().manual_seed(args.seed + 3)
+    if "dec_gen" in state:
+        gen.set_state(state["dec_gen"])
+    step, t0, last_ckpt = state.get("dec_step", 0), time.time(), time.time()
+    first, scale = step, vae.config.scaling_factor
+    for m in dec:
+        m.train()
+    while step < args.decoder_steps and time.time() - t0 < args.decoder_min * 60:
+        idx = torch.randint(0, len(images), (args.vae_batch,), generator=gen)
+        z = latents[idx] + args.dec_noise / scale * torch.randn(latents[idx].shape, generator=gen)
+        mse = torch.nn.functional.mse_loss(vae.decode(z).sample, to_unit(images[idx]))
+        opt.zero_grad(set_to_none=True)
+        mse.backward()
+        opt.step()
+        step += 1
+        log_row(work / "loss_log.csv", {"stage": "decoder", "step": step,
+                                        "loss": f"{mse.item():.6f}", "kl": "",
+                                        "wall_s": f"{time.time() - t_start:.1f}"})
+        if step % 25 == 0:
+            print(f"decoder step {step}/{args.decoder_steps} mse {mse.item():.5f} "
+                  f"{(time.time() - t0) / (step - first):.2f} s/step", flush=True)
+        if time.time() - last_ckpt > args.ckpt_every:
+            state.update(vae=vae.state_dict(), dec_opt=opt.state_dict(), dec_step=step,
+                         dec_gen=gen.get_state(), wall_s=time.time() - t_start)
+            save_state(state, work)
+            last_ckpt = time.time()
+    vae.eval().requires_grad_(False)
+    state.update(vae=vae.state_dict(), dec_opt=opt.state_dict(), dec_step=step,
+                 dec_gen=gen.get_state(), wall_s=time.time() - t_start)
+    save_state(state, work)
+    print(f"decoder stopped at step {step}", flush=True)
+
+
 def save_state(state: dict, work: Path) -> None:
     """Write the checkpoint atomically (torch.save of tensors and plain containers)."""
     tmp = work / "ckpt.pt.tmp"
@@ -246,12 +291,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n-per-set", type=int, default=None, help="train images per set")
-    ap.add_argument("--vae-steps", type=int, default=450)
+    ap.add_argument("--vae-steps", type=int, default=250)
     ap.add_argument("--vae-batch", type=int, default=16)
     ap.add_argument("--vae-lr", type=float, default=1e-3)
     ap.add_argument("--kl-weight", type=float, default=1e-6)
     ap.add_argument("--unet-steps", type=int, default=4000)
-    ap.add_argument("--budget-min", type=float, default=38.0, help="wall budget incl. VAE")
+    ap.add_argument("--budget-min", type=float, default=50.0,
+                    help="wall budget of VAE + UNet stages")
+    ap.add_argument("--decoder-steps", type=int, default=1000, help="decoder fine-tune steps")
+    ap.add_argument("--decoder-min", type=float, default=15.0, help="decoder wall budget")
+    ap.add_argument("--dec-lr", type=float, default=1e-3)
+    ap.add_argument("--dec-noise", type=float, default=0.1)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=100)
@@ -261,7 +311,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.smoke:
         args.out, args.work = "/tmp/sdxl_tiny_smoke", "/tmp/sdxl_tiny_smoke_work"
-        args.n_per_set, args.vae_steps, args.unet_steps = 48, 3, 3
+        args.n_per_set, args.vae_steps, args.unet_steps, args.decoder_steps = 48, 3, 3, 3
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     work = Path(args.work)
@@ -292,6 +342,8 @@ def main() -> None:
     ema = train_unet(parts, raw * scale, prompts, args, state, work, t_start)
     state["wall_s"] = time.time() - t_start
     save_state(state, work)
+    if state.get("dec_step", 0) < args.decoder_steps:
+        train_decoder(vae, images, raw, args, state, work, t_start)
     for k, sd in ema.items():
         parts[k].load_state_dict(sd)
     from diffusers import StableDiffusionXLPipeline

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .formatting import FORMATS, render
+from .paper_numbers import beside
 
 
 def _nbest(df: pd.DataFrame, args) -> str:
@@ -74,7 +75,8 @@ def main(argv: list[str]) -> int:
     df = pd.concat([pd.read_csv(p) for p in args.input], ignore_index=True)
     fn, _ = TABLES[args.table]
     try:
-        text = fn(df, args)
+        with beside(args.table):  # the paper's numbers beside ours (paper_numbers.json)
+            text = fn(df, args)
     except ValueError as exc:
         raise SystemExit(f"dlik tables: error: {exc}") from None
     print(text)

@@ -30,3 +30,16 @@ def derive_columns(df: pd.DataFrame, columns: list[str] | None = None) -> pd.Dat
     for c in names:
         df = DERIVED[c](df)
     return df
+
+
+def _pmi(column: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def fill(df: pd.DataFrame) -> pd.DataFrame:
+        from .pmi import with_pmi
+
+        return df.assign(**{column: with_pmi(df)[column]})
+    return fill
+
+
+# pmi = log p(x | c) - log p(x | null) against the sample's null row (analysis/pmi.py)
+DERIVED["pmi_bits"] = _pmi("pmi_bits")
+DERIVED["pmi_bpd"] = _pmi("pmi_bpd")

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .bootstrap import bootstrap_ci
+
 MEASURES = ["bpd", "logf0_rmse", "mcd_db", "wer", "asv_cosine"]
 
 
-def generative_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Return mean measures per (sampler, t_saved), real audio first."""
+def mean_ci(values, seed: int = 0) -> tuple[float, float]:
+    """Return the 95% bootstrap CI of the mean, or (nan, nan) for fewer than 2 values."""
+    v = pd.Series(values).dropna()
+    return bootstrap_ci(v, seed=seed) if len(v) >= 2 else (float("nan"), float("nan"))
+
+
+def generative_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Return mean measures per (sampler, t_saved), real audio first, with the bpd CI over
+    utterances (t_saved '-' for the real audio)."""
     ok = df[df["status"] == "ok"].copy()
     if ok.empty:
         raise ValueError("no rows with status ok")
-    ok["t_saved"] = ok["t_saved"].astype(str).replace({"nan": "-", "": "-"})
+    ok["t_saved"] = ["-" if pd.isna(v) or str(v) == "" else str(v) for v in ok["t_saved"]]
+    ok = pd.concat([ok[ok["sampler"] == "real"], ok[ok["sampler"] != "real"]])
     cols = [c for c in MEASURES if c in ok.columns]
-    t = ok.groupby(["sampler", "t_saved"], sort=False)[cols].mean().reset_index()
-    t.insert(2, "n", ok.groupby(["sampler", "t_saved"], sort=False).size().to_numpy())
+    groups = ok.groupby(["sampler", "t_saved"], sort=False)
+    t = groups[cols].mean().reset_index()
+    t.insert(2, "n", groups.size().to_numpy())
+    ci = [mean_ci(g["bpd"], seed) for _, g in groups]
+    at = list(t.columns).index("bpd") + 1
+    t.insert(at, "bpd_ci_low", [c[0] for c in ci])
+    t.insert(at + 1, "bpd_ci_high", [c[1] for c in ci])
     return t

@@ -94,6 +94,18 @@ def _wer(chosen: pd.DataFrame) -> float:
     return 100.0 * chosen["n_errors"].sum() / max(int(chosen["n_ref_words"].sum()), 1)
 
 
+def _wer_ci(chosen: pd.DataFrame, seed: int, n_boot: int = 2000) -> dict[str, float]:
+    """Return the 95% bootstrap CI of the corpus WER (%) over utterances (nan below 2)."""
+    e = chosen["n_errors"].to_numpy(float)
+    n = chosen["n_ref_words"].to_numpy(float)
+    if len(e) < 2:
+        return {"wer_ci_low": float("nan"), "wer_ci_high": float("nan")}
+    idx = np.random.default_rng(seed).integers(0, len(e), size=(n_boot, len(e)))
+    draws = 100.0 * e[idx].sum(1) / np.maximum(n[idx].sum(1), 1)
+    return {"wer_ci_low": float(np.quantile(draws, 0.025)),
+            "wer_ci_high": float(np.quantile(draws, 0.975))}
+
+
 def random_wer(df: pd.DataFrame, n_draws: int = 100, seed: int = 0) -> float:
     """Return the WER (%) of a uniformly random hypothesis per sample, averaged over draws."""
     rng = np.random.default_rng(seed)
@@ -121,14 +133,16 @@ def paired_bootstrap_p(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 10_000,
 
 def nbest_table(df: pd.DataFrame, n_random: int = 100, seed: int = 0, normalize: str = "none",
                 oracle_by: str = "auto") -> tuple[pd.DataFrame, float]:
-    """Return (table with columns system, wer, n_utterances; p-value am vs likelihood)."""
+    """Return (table with columns system, wer, wer_ci_low, wer_ci_high (bootstrap over
+    utterances; none for random), n_utterances; p-value am vs likelihood)."""
     oracle_by = resolve_oracle_by(df, oracle_by)
     df = _with_errors(df, normalize, oracle_by)
     if df.empty:
         raise ValueError("no usable N-best rows (all missing or status != ok)")
     chosen = selections(df, oracle_by)
-    rows = [{"system": k, "wer": _wer(v)} for k, v in chosen.items()]
-    rows.append({"system": "random", "wer": random_wer(df, n_random, seed)})
+    rows = [{"system": k, "wer": _wer(v), **_wer_ci(v, seed)} for k, v in chosen.items()]
+    rows.append({"system": "random", "wer": random_wer(df, n_random, seed),
+                 "wer_ci_low": float("nan"), "wer_ci_high": float("nan")})
     table = pd.DataFrame(rows).set_index("system").loc[list(SYSTEMS)].reset_index()
     table["n_utterances"] = df["sample_id"].nunique()
     return table, paired_bootstrap_p(chosen["am"], chosen["likelihood"], seed=seed)

@@ -14,7 +14,8 @@ def quality_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     if clean.empty:
         raise ValueError("no 'clean' rows with status ok")
     d = ok.join(clean, on="sample_id", how="inner")
-    d = d.assign(delta_bpd=d["bpd"] - d["clean_bpd"], level=d["level"].fillna("-"))
+    d = d.assign(delta_bpd=d["bpd"] - d["clean_bpd"],
+                 level=d["level"].astype(object).fillna("-"))
     rows = []
     first = {name: i for i, name in enumerate(d["perturbation"].unique())}
     groups = d.groupby(["perturbation", "level"], sort=False)  # levels in the order scored

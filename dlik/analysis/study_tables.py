@@ -63,3 +63,76 @@ def _domain(df, args) -> str:
 
 
 register("domain_adaptation", _domain, "Table 3: WER / bpd / ASV per solver pair")
+
+
+def _tti_generative(df, args) -> str:
+    from .tti import tti_generative_table
+
+    table, notes = tti_generative_table(df, seed=args.seed)
+    out = render(table, args.format, "{:.3f}")
+    prefix = "% " if args.format == "latex" else ""
+    return out if args.format == "csv" else out + "\n" + "\n".join(prefix + n for n in notes)
+
+
+register("tti_generative_path", _tti_generative,
+         "Tables 4/5/7: bpd, CLIP score, FID of SDXL samples and reconstructions per cfg")
+
+
+def _tti_quality(df, args) -> str:
+    from .quality import plot_quality
+    from .tti import tti_quality_table
+
+    if args.out:
+        plot_quality(df, args.out.with_suffix(".png"))
+    return render(tti_quality_table(df, seed=args.seed), args.format, "{:.4f}")
+
+
+register("tti_quality", _tti_quality, "TTI: bpd vs image degradation level (PNG beside --out)")
+
+
+# Beyond the paper (README section of that name): pmi, attribution, ELBO agreement.
+def _pmi(df, args) -> str:
+    from .pmi import pmi_table
+
+    return render(pmi_table(df, seed=args.seed), args.format, "{:.4f}")
+
+
+register("pmi", _pmi, "pmi = log p(x|c) - log p(x|null) in bits and bits/dim per condition")
+
+
+def _attribution(df, args) -> str:
+    from .attribution import attribution_figure, attribution_table
+
+    if args.out:
+        attribution_figure(df, seed=args.seed).savefig(args.out.with_suffix(".png"), dpi=120)
+    return render(attribution_table(df), args.format, "{:.4f}")
+
+
+register("attribution", _attribution,
+         "shared-path attribution: mean d log p per t-bin (PNG beside --out)")
+
+
+def _elbo_agreement(df, args) -> str:
+    from .elbo_agreement import elbo_agreement_table
+
+    return render(elbo_agreement_table(df, seed=args.seed), args.format, "{:.4f}")
+
+
+register("elbo_agreement", _elbo_agreement,
+         "ELBO ranker vs exact likelihood: Kendall tau, top-1 agreement, cost ratio")
+
+
+def _without_null(fn):
+    """Return the table builder fn applied to df without its null-condition rows."""
+    def table(df, args):
+        from .pmi import without_null_rows
+
+        return fn(without_null_rows(df), args)
+    return table
+
+
+# the null-condition rows (pmi) are not candidates of the speaker or N-best tables
+from .cli import TABLES  # noqa: E402
+
+for _name in ("speaker", "nbest"):
+    TABLES[_name] = (_without_null(TABLES[_name][0]), TABLES[_name][1])

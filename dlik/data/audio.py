@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,14 +27,58 @@ class MelConfig:
     fmax: float = 8000.0
 
 
+def _wav_shortfall(path: Path) -> tuple[int, int] | None:
+    """Return (declared, present) sample bytes of a RIFF/WAVE file cut short, else None."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        while len(chunk := fh.read(8)) == 8:
+            size = struct.unpack("<I", chunk[4:])[0]
+            if chunk[:4] == b"data":
+                present = os.fstat(fh.fileno()).st_size - fh.tell()
+                # 0 and 0xFFFFFFFF mean "length unknown" (streamed writers)
+                return None if size in (0, 0xFFFFFFFF) or present >= size else (size, present)
+            fh.seek(size + (size & 1), 1)
+    return None
+
+
+def audio_seconds(path: str | Path) -> float | None:
+    """Return a file's duration in seconds from its header, or None when it cannot be read."""
+    import soundfile as sf
+
+    try:
+        return float(sf.info(str(path)).duration)
+    except (RuntimeError, OSError, TypeError):
+        return None
+
+
 def load_audio(path: str | Path, sr: int = 22050) -> np.ndarray:
-    """Return a mono float32 wave at sr (resampled with librosa when the file differs)."""
+    """Return a mono float32 wave at sr (channels averaged; resampled with librosa when the
+    file's rate differs); raise naming the file when it is missing, empty, truncated, not
+    audio, without samples or not finite."""
     import soundfile as sf
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"audio file {path} does not exist")
-    wave, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    if path.stat().st_size == 0:
+        raise ValueError(f"audio file {path} is empty (0 bytes)")
+    cut = _wav_shortfall(path)
+    if cut:
+        raise ValueError(f"audio file {path} is truncated: its header declares {cut[0]} bytes "
+                         f"of samples, the file holds {cut[1]}")
+    try:
+        wave, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, OSError, TypeError) as exc:  # LibsndfileError is a RuntimeError
+        raise ValueError(f"cannot read audio file {path} ({exc}); expected audio that "
+                         "soundfile can decode (WAV, FLAC, OGG, ...)") from None
+    if wave.shape[0] == 0:
+        raise ValueError(f"audio file {path} has no samples")
+    bad = int((~np.isfinite(wave)).sum())
+    if bad:
+        raise ValueError(f"audio file {path} has {bad} non-finite samples (NaN/inf); "
+                         "expected finite audio")
     wave = wave.mean(axis=1)
     if file_sr != sr:
         import librosa

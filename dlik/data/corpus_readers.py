@@ -38,43 +38,76 @@ def _split_ids(root: Path, split: str | None, ids: list[str]) -> list[str]:
 
 
 def read_ljspeech(root: str | Path, split: str | None = "test") -> list[Utterance]:
-    """Return utterances of an LJSpeech-layout corpus (metadata.csv id|text|normalized)."""
+    """Return utterances of an LJSpeech-layout corpus (metadata.csv id|text|normalized);
+    raise naming the line of a row without a text or of a repeated id."""
     root = Path(root)
     meta = root / "metadata.csv"
     if not meta.exists():
         raise FileNotFoundError(f"{meta} not found: data.root must be an LJSpeech-layout dir")
-    texts = {}
-    for line in meta.read_text(encoding="utf-8").splitlines():
+    texts: dict[str, str] = {}
+    line_of: dict[str, int] = {}
+    for n, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
         parts = line.split("|")
-        if len(parts) >= 2:
-            texts[parts[0]] = parts[1]
+        if len(parts) < 2 or not parts[0]:
+            raise ValueError(f"{meta} line {n} has {len(parts)} field(s) {line[:60]!r}; "
+                             "expected id|text|normalized_text")
+        if parts[0] in texts:
+            raise ValueError(f"{meta} repeats id {parts[0]!r} (lines {line_of[parts[0]]} and "
+                             f"{n}); ids must be unique")
+        texts[parts[0]], line_of[parts[0]] = parts[1], n
     ids = _split_ids(root, split, list(texts))
     return [Utterance(i, texts[i], root / "wavs" / f"{i}.wav", "LJ", 0) for i in ids]
 
 
+def read_speaker_index(table: Path) -> dict[str, int]:
+    """Return {speaker id: index} from a speakers.tsv with an `index` column (the synthetic
+    corpora's); a table without one (real LibriTTS: READER GENDER SUBSET NAME) gives {}."""
+    lines = [ln for ln in table.read_text().splitlines() if ln.strip()]
+    if not lines:
+        return {}
+    header = [h.strip().lstrip(";").strip().lower() for h in lines[0].split("\t")]
+    if "index" not in header:
+        return {}
+    col = header.index("index")
+    index: dict[str, int] = {}
+    for n, line in enumerate(lines[1:], 2):
+        cols = [c.strip() for c in line.split("\t")]
+        try:
+            spk, value = cols[0], int(cols[col])
+        except (IndexError, ValueError):
+            raise ValueError(f"{table} line {n} {line[:60]!r} lacks an integer in column "
+                             f"{col + 1} ('index'); expected the columns {header}") from None
+        if spk in index:
+            raise ValueError(f"{table} repeats speaker {spk!r} (line {n}); ids must be unique")
+        index[spk] = value
+    return index
+
+
 def read_libritts(root: str | Path, split: str | None = "test") -> list[Utterance]:
-    """Return utterances of a LibriTTS-layout corpus (<spk>/<chapter>/<id>.wav + .txt)."""
+    """Return utterances of a LibriTTS-layout corpus (<spk>/<chapter>/<id>.wav + .txt);
+    raise naming both files when an utterance id appears twice."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory: data.root must be LibriTTS-layout")
     wavs = sorted(root.glob("*/*/*.wav"))
     if not wavs:
         raise FileNotFoundError(f"no <speaker>/<chapter>/*.wav files under {root}")
-    index: dict[str, int] = {}
     table = root / "speakers.tsv"
-    if table.exists():
-        for line in table.read_text().splitlines()[1:]:
-            cols = line.split("\t")
-            index[cols[0]] = int(cols[4])
+    index = read_speaker_index(table) if table.exists() else {}
     for spk in sorted({w.parts[-3] for w in wavs}):
-        index.setdefault(spk, len(index))
-    by_id = {}
+        index.setdefault(spk, max(index.values(), default=-1) + 1)
+    by_id: dict[str, Utterance] = {}
     for w in wavs:
         uid = w.stem
         txt = w.with_suffix(".original.txt")
         if not txt.exists():
             txt = w.with_suffix(".normalized.txt")
         if txt.exists():
+            if uid in by_id:
+                raise ValueError(f"utterance id {uid!r} appears twice under {root}: "
+                                 f"{by_id[uid].wav_path} and {w}; ids must be unique")
             spk = w.parts[-3]
             by_id[uid] = Utterance(uid, txt.read_text().strip(), w, spk, index[spk])
     ids = _split_ids(root, split, list(by_id))

@@ -148,7 +148,14 @@ def read_manifest(root: str | Path, attributes: list[str]) -> list[dict[str, str
         if missing:
             raise ValueError(f"{path} lacks columns {missing}; needs "
                              f"{list(BASE_COLUMNS) + attributes}, has {reader.fieldnames}")
-        return list(reader)
+        rows, line_of = [], {}
+        for n, row in enumerate(reader, start=2):
+            if row["id"] in line_of:
+                raise ValueError(f"{path} repeats id {row['id']!r} (lines {line_of[row['id']]} "
+                                 f"and {n}); ids must be unique")
+            line_of[row["id"]] = n
+            rows.append(row)
+        return rows
 
 
 def balanced(rows: list[dict[str, str]], attributes: list[str]) -> list[dict[str, str]]:

@@ -80,9 +80,11 @@ class TTSCorpus:
 
     def _filter(self, utts: list) -> list:
         if self.max_seconds:
-            import soundfile as sf
+            from .audio import audio_seconds
 
-            utts = [u for u in utts if sf.info(str(u.wav_path)).duration <= self.max_seconds]
+            # an unreadable file is kept: it becomes an error row, not a failed listing
+            utts = [u for u in utts
+                    if (audio_seconds(u.wav_path) or 0.0) <= self.max_seconds]
         if self.speakers:
             keep = {str(s) for s in self.speakers}
             utts = [u for u in utts if str(u.speaker) in keep]

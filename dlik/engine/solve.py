@@ -64,14 +64,15 @@ class SolverSpec:
         if unknown:
             raise ValueError(f"unknown solver setting(s) {unknown}; known: {names}")
         kw = dict(settings)
-        for k in ("atol", "rtol", "t_start", "t_end"):
-            if k in kw:
-                kw[k] = float(kw[k])
-        for k in ("max_steps", "n_probes"):
-            if k in kw:
-                kw[k] = int(kw[k])
-        if kw.get("step_size") is not None:
-            kw["step_size"] = float(kw["step_size"])
+        kinds = {"atol": float, "rtol": float, "t_start": float, "t_end": float,
+                 "step_size": float, "max_steps": int, "n_probes": int}
+        for k, kind in kinds.items():
+            if k in kw and not (k == "step_size" and kw[k] is None):
+                try:
+                    kw[k] = kind(kw[k])
+                except (TypeError, ValueError):
+                    raise ValueError(f"solver.{k} must be a number ({kind.__name__}), got "
+                                     f"{kw[k]!r}") from None
         return cls(**kw)
 
     def columns(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..models.base import Job
 from .base import StudyBase
 from ..seeding import stable_rng
+from .null_rows import PMI_COLUMNS, with_null_rows
 
 
 class SpeakerStudy(StudyBase):
@@ -17,10 +18,13 @@ class SpeakerStudy(StudyBase):
     extra_columns: list[str] = []
 
     def __init__(self, data, n_speakers: int | None = None, k_other: int | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, null_condition: bool = False) -> None:
         if k_other is not None and k_other < 1:
             raise ValueError(f"k_other must be >= 1 or null, got {k_other}")
         self.data, self.n_speakers, self.k_other, self.seed = data, n_speakers, k_other, seed
+        self.null_condition = bool(null_condition)  # + one null row per utterance (pmi)
+        if self.null_condition:
+            self.derived_columns = [*type(self).derived_columns, *PMI_COLUMNS]
 
     def jobs(self) -> list[Job]:
         """Return one job per (utterance, scored speaker)."""
@@ -38,4 +42,6 @@ class SpeakerStudy(StudyBase):
                     "speaker": it.columns["speaker"], "true_speaker_index": true,
                     "scored_speaker_index": s, "is_true_speaker": s == true, "text": text},
                     {"audio_path": it.payload["audio_path"], "text": text, "speaker": s}))
+        if self.null_condition:  # the adapter's null (Grad-TTS: empty text, true speaker)
+            jobs = with_null_rows(jobs, {"is_true_speaker": False, "text": ""})
         return jobs

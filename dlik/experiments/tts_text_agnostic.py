@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
-
 from ..models.base import Job
 from .base import StudyBase
 from ..seeding import stable_rng
+from .null_rows import PMI_COLUMNS, with_null_rows
 from .text_variants import VARIANTS, check_variants
 
 
@@ -28,10 +27,13 @@ class TextAgnosticStudy(StudyBase):
     derived_columns = ["delta_bpd"]
 
     def __init__(self, data, variants: list[str] | None = None, seed: int = 0,
-                 multi_speaker: bool = False) -> None:
+                 multi_speaker: bool = False, null_condition: bool = False) -> None:
         self.variants = list(variants or VARIANTS)
         check_variants(self.variants)
         self.data, self.seed, self.multi_speaker = data, seed, multi_speaker
+        self.null_condition = bool(null_condition)  # + one null row per utterance (pmi)
+        if self.null_condition:
+            self.derived_columns = [*type(self).derived_columns, *PMI_COLUMNS]
 
     def jobs(self) -> list[Job]:
         """Return one job per (utterance, variant)."""
@@ -44,4 +46,6 @@ class TextAgnosticStudy(StudyBase):
                 jobs.append(Job(it.item_id, v, {"text_variant": v, "text": text,
                                                 "speaker": it.columns["speaker"]},
                                 {**speech_payload(it, self.multi_speaker), "text": text}))
+        if self.null_condition:
+            jobs = with_null_rows(jobs, {"text_variant": "null_condition", "text": ""})
         return jobs

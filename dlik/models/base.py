@@ -56,10 +56,14 @@ class Prepared:
         return (tuple(self.x0.shape), self.x0.dtype)
 
 
-CAPABILITIES = ("null_condition", "sample")
+CAPABILITIES = ("null_condition", "sample", "score")
 """What an adapter may declare beyond scoring (checked with `require`):
 - null_condition: `null_condition(cond)` returns the condition of "no condition" (empty
-  text / zero speaker / zero prompt embedding), shaped like cond, for pmi and CFG.
+  text / zero speaker / zero prompt embedding), shaped like cond, for pmi and CFG; a job whose
+  payload has `null_condition: True` is prepared under that condition (the pmi null rows).
+- score: `score(x, t, cond)` returns the model's score of x_t; `schedule` (schedules.py: beta,
+  integral, mean_coef, var) and `sde_mu(cond)` (the mean-reversion target mu, batched like x, or
+  0.0) give the forward VP SDE x_t = a x0 + (1 - a) mu + sigma eps, for ELBO estimators.
 - sample: `sample_prior(job, generator, temperature=1.0) -> Prepared` gives the start of
   generation (x1 in the x0 slot, with cond and mask, unbatched); `payload_of(x, start)`
   turns a state shaped like start.x0 into a job payload that `prepare` scores;

@@ -47,31 +47,53 @@ class AnalyticGaussianSDE:
 
 
 class GaussianAdapter:
-    """Adapter for the sanity study: each sample draws its own (m, s, mu) and x0 from a seed."""
+    """Adapter for the sanity study: each sample draws its own (m, s, mu) and x0 from a seed.
 
-    capabilities: frozenset[str] = frozenset()
+    With cond_scale = tau > 0 the model is conditional: condition k has mean m + c_k, c_k ~
+    N(0, tau^2 I) drawn from (sample_id, k), data x | k ~ N(m + c_k, s^2), and x0 is drawn under
+    condition `true_condition`. Its null condition is the marginal over c: N(m, s^2 + tau^2),
+    so log p(x | k) - log p(x | null) has a closed form. The condition is the payload's
+    `condition` (default: the job's condition_id); payload `null_condition: True` is the null.
+    """
+
+    capabilities: frozenset[str] = frozenset({"null_condition", "score"})
     columns: tuple[str, ...] = ("exact_logp_nats", "exact_bpd", "prior")
 
     def __init__(self, dim: int = 16, beta_min: float = 0.05, beta_max: float = 20.0,
                  mu_scale: float = 2.0, prior: str = "terminal", dtype: str = "float64",
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", cond_scale: float = 0.0,
+                 true_condition: str = "own") -> None:
         if prior not in ("terminal", "standard"):
             raise ValueError(f"prior must be one of ['terminal', 'standard'], got {prior!r}")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be one of ['float32', 'float64'], got {dtype!r}")
+        if not (math.isfinite(cond_scale) and cond_scale >= 0):
+            raise ValueError(f"cond_scale must be a finite float >= 0, got {cond_scale!r}")
         self.dim, self.mu_scale, self.prior = int(dim), float(mu_scale), prior
+        self.cond_scale, self.true_condition = float(cond_scale), str(true_condition)
         self.sde = AnalyticGaussianSDE(LinearBetaSchedule(beta_min, beta_max))
+        self.schedule = self.sde.schedule
         self.dtype = getattr(torch, dtype)
         self.device = torch.device(device)
         self.model_id = f"analytic_gaussian(dim={dim},beta={beta_min}-{beta_max})"
+        if self.cond_scale:
+            self.model_id = self.model_id[:-1] + f",cond_scale={cond_scale:g})"
         self.t_end = 1.0
 
     def weights_hash(self) -> str:
         """Return a hash of the model settings (the model has no weights)."""
         return hashlib.sha256(self.model_id.encode()).hexdigest()[:16]
 
+    def condition_mean(self, sample_id: str, condition: str) -> torch.Tensor:
+        """Return c_k = tau z, z ~ N(0, I) from sha256(sample_id, condition) (zeros if tau = 0)."""
+        if not self.cond_scale:
+            return torch.zeros(self.dim, dtype=torch.float64)
+        g = torch.Generator().manual_seed(stable_int(sample_id, "condition", condition, bits=48))
+        return self.cond_scale * torch.randn(self.dim, generator=g, dtype=torch.float64)
+
     def prepare(self, job: Job) -> Prepared:
-        """Return x0 ~ N(m, s^2) with per-sample (m, s, mu) from the sample's seed."""
+        """Return x0 ~ N(m + c_true, s^2) with per-sample (m, s, mu) from the sample's seed, and
+        the mean and std of the job's condition (or of the null condition) in cond."""
         seed = stable_int(job.sample_id, bits=48)
         g = torch.Generator().manual_seed(seed)
         d = self.dim
@@ -79,6 +101,15 @@ class GaussianAdapter:
         s = 0.2 + 1.3 * torch.rand(d, generator=g, dtype=torch.float64)
         mu = self.mu_scale * torch.randn(d, generator=g, dtype=torch.float64)
         x0 = m + s * torch.randn(d, generator=g, dtype=torch.float64)
+        null = {}
+        if self.cond_scale:
+            x0 = x0 + self.condition_mean(job.sample_id, self.true_condition)
+            null = {"m_null": m, "s_null": torch.sqrt(s * s + self.cond_scale ** 2)}
+            if job.payload.get("null_condition"):
+                s = null["s_null"]
+            else:
+                m = m + self.condition_mean(job.sample_id,
+                                            str(job.payload.get("condition", job.condition_id)))
         if "x0" in job.payload:
             x0 = torch.as_tensor(job.payload["x0"], dtype=torch.float64)
             if x0.shape != (d,):
@@ -95,7 +126,8 @@ class GaussianAdapter:
         dev, dt = self.device, self.dtype
         return Prepared(
             x0=x0.to(dev, dt), prior_mean=prior_mean.to(dev), prior_std=prior_std.to(dev),
-            cond={"m": m.to(dev, dt), "s": s.to(dev, dt), "mu": mu.to(dev, dt)},
+            cond={"m": m.to(dev, dt), "s": s.to(dev, dt), "mu": mu.to(dev, dt),
+                  **{k: v.to(dev, dt) for k, v in null.items()}},
             columns={"exact_logp_nats": exact, "exact_bpd": -exact / (d * math.log(2)),
                      "prior": self.prior},
         )
@@ -103,3 +135,18 @@ class GaussianAdapter:
     def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
         """Return the exact PF-ODE drift."""
         return self.sde.drift(x, t, cond)
+
+    def score(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
+        """Return the exact score of x_t given the condition ("score" capability)."""
+        return self.sde.score(x, t, cond["m"], cond["s"], cond["mu"])
+
+    def sde_mu(self, cond: dict) -> torch.Tensor:
+        """Return the SDE's mean-reversion target mu (batched like x)."""
+        return cond["mu"]
+
+    def null_condition(self, cond: dict) -> dict:
+        """Return cond with the null condition's mean and std (m, sqrt(s^2 + tau^2)); cond
+        itself when tau = 0 (an unconditional model is its own null)."""
+        if "m_null" not in cond:
+            return cond
+        return {**cond, "m": cond["m_null"], "s": cond["s_null"]}

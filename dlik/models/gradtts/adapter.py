@@ -28,9 +28,11 @@ class GradTTSAdapter:
 
     Job payload: `text` (str), and `audio_path` (str) or `wave` (np.ndarray, 22.05 kHz) or
     `mel` (Tensor [80, T]); optional `speaker` (int index) for multi-speaker models.
+    The null condition is the empty text (one blank token, so mu is the blank's encoder mean on
+    every frame) under the same speaker: payload `null_condition: True` scores it.
     """
 
-    capabilities: frozenset[str] = frozenset({"sample"})
+    capabilities: frozenset[str] = frozenset({"null_condition", "sample", "score"})
     columns: tuple[str, ...] = ("n_phones", "n_frames", "prior")
 
     def __init__(self, checkpoint: str | None = "embedded:ljspeech", prior: str = "standard",
@@ -59,6 +61,7 @@ class GradTTSAdapter:
         self.estimator = self.model.decoder.estimator
         if compile:
             self.estimator = torch.compile(self.estimator)
+        self._null_mu: torch.Tensor | None = None
         self._waves: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -119,7 +122,8 @@ class GradTTSAdapter:
             raise ValueError(f"mel must be [{self.cfg.n_feats}, T], got {tuple(mel.shape)}")
         if not torch.isfinite(mel).all():
             raise ValueError("mel has non-finite values")
-        ids = text_to_ids(str(job.payload.get("text", "")), self.dictionary)
+        text = "" if job.payload.get("null_condition") else str(job.payload.get("text", ""))
+        ids = text_to_ids(text, self.dictionary)
         spk = self.speaker_tensor(job.payload)
         mu = aligned_mu(self.model, ids, mel, spk, self.device, self.dtype)  # [80, T]
         n = mel.shape[1]
@@ -155,6 +159,30 @@ class GradTTSAdapter:
         cond = self._require_cond(cond)
         score, beta = self._score_beta(x, t, cond)
         return reverse_sde_drift(beta, x, score, cond["mu"]) * cond["mask"]
+
+    def score(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None) -> torch.Tensor:
+        """Return the estimator's score s_theta(x, mu, t, spk), masked ("score" capability)."""
+        cond = self._require_cond(cond)
+        return self._score_beta(x, t, cond)[0] * cond["mask"]
+
+    def sde_mu(self, cond: dict) -> torch.Tensor:
+        """Return the SDE's mean-reversion target: the aligned text prior mu."""
+        return self._require_cond(cond)["mu"]
+
+    @torch.no_grad()
+    def null_condition(self, cond: dict) -> dict:
+        """Return cond with mu of the empty text (the blank's encoder mean on every real frame);
+        the speaker is kept. Equals what prepare gives for payload null_condition."""
+        from ...text import text_to_ids
+
+        cond = self._require_cond(cond)
+        if self._null_mu is None:
+            ids = text_to_ids("", self.dictionary)
+            x = torch.tensor([ids], dtype=torch.long, device=self.device)
+            mu_x, _, _ = self.model.encoder(x, torch.tensor([len(ids)], device=self.device))
+            self._null_mu = mu_x[0, :, 0]  # [F]
+        mu = self._null_mu.to(cond["mu"].dtype).view(-1, 1) * cond["mask"]
+        return {**cond, "mu": mu.expand_as(cond["mu"]).contiguous()}
 
     @staticmethod
     def _require_cond(cond: dict | None) -> dict:

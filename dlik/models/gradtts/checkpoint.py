@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -24,6 +25,18 @@ def checkpoint_hash(path: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _refused(path: Path, exc: Exception) -> str:
+    """Return the message for a checkpoint that weights_only loading refuses (or cannot parse)."""
+    found = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([\w.]+)", str(exc))
+    if not found:
+        return (f"could not read Grad-TTS checkpoint {path}: UnpicklingError: "
+                f"{str(exc).splitlines()[0]}")
+    return (f"refused to load Grad-TTS checkpoint {path}: it holds pickled Python objects, not "
+            f"only tensors (it calls {found.group(1)}), and dlik never unpickles code "
+            "(torch.load weights_only=True). If you trust the file, save its state dict of "
+            "tensors again (torch.save(model.state_dict(), ...)) or convert it to safetensors")
+
+
 def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     """Return (state dict, config dict from metadata or {}); raise ValueError on bad files."""
     path = Path(path).expanduser()
@@ -39,6 +52,8 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
                 state = {k: f.get_tensor(k) for k in f.keys()}
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(_refused(path, exc)) from None
     except Exception as exc:  # noqa: BLE001 - truncated/corrupt files raise many types
         raise ValueError(f"could not read Grad-TTS checkpoint {path}: {type(exc).__name__}: "
                          f"{exc}".splitlines()[0]) from None

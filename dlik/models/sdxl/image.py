@@ -78,12 +78,20 @@ def load_image(payload: dict[str, Any]):
     return _from_array(np.asarray(img)).convert("RGB")
 
 
+MAX_UPSCALE = 16  # 64-px image sets at SDXL 1024; a smaller image is mostly interpolation
+
+
 def fit(img, size: tuple[int, int]):
-    """Return img resized (Lanczos) so it covers size = (H, W), then centre-cropped to it."""
+    """Return img resized (Lanczos) so it covers size = (H, W), then centre-cropped to it;
+    raise when that means upscaling by more than MAX_UPSCALE."""
     from PIL import Image
 
     h, w = size
     scale = max(h / img.height, w / img.width)
+    if scale > MAX_UPSCALE:
+        raise ValueError(f"image is {img.height}x{img.width}: scoring it at {h}x{w} would "
+                         f"upscale it {scale:.3g}x (at most {MAX_UPSCALE}x); pass a larger "
+                         "image or a smaller model.image_size")
     nh, nw = max(h, round(img.height * scale)), max(w, round(img.width * scale))
     if (nh, nw) != (img.height, img.width):
         img = img.resize((nw, nh), Image.LANCZOS)
