@@ -138,14 +138,19 @@ class SDXLAdapter:
         self._latents.move_to_end(key)
         return self._latents[key]
 
+    def _latent_stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Return the VAE config's per-channel (latents_mean, latents_std) shaped for z, or None."""
+        mean, std = self.vae.config.get("latents_mean"), self.vae.config.get("latents_std")
+        if mean is None or std is None:
+            return None
+        return tuple(torch.tensor(v, dtype=z.dtype, device=z.device).view(1, -1, 1, 1)
+                     for v in (mean, std))
+
     def _scale(self, z: torch.Tensor) -> torch.Tensor:
-        cfg = self.vae.config
-        mean, std = cfg.get("latents_mean"), cfg.get("latents_std")
-        if mean is not None and std is not None:
-            shape = (1, -1, 1, 1)
-            mean = torch.tensor(mean, dtype=z.dtype, device=z.device).view(shape)
-            std = torch.tensor(std, dtype=z.dtype, device=z.device).view(shape)
-            return (z - mean) * cfg.scaling_factor / std
+        """Return the VAE's raw latent in the UNet's units (the pipeline's scaling)."""
+        cfg, stats = self.vae.config, self._latent_stats(z)
+        if stats is not None:
+            return (z - stats[0]) * cfg.scaling_factor / stats[1]
         if cfg.get("shift_factor") is not None:
             z = z - cfg.shift_factor
         return z * cfg.scaling_factor
@@ -288,18 +293,12 @@ class SDXLAdapter:
         return Image.fromarray(arr, "RGB")
 
     def _unscale(self, z: torch.Tensor) -> torch.Tensor:
-        """Invert _scale: scaled latent -> the VAE's raw latent."""
-        cfg = self.vae.config
-        mean, std = cfg.get("latents_mean"), cfg.get("latents_std")
-        if mean is not None and std is not None:
-            shape = (1, -1, 1, 1)
-            mean = torch.tensor(mean, dtype=z.dtype, device=z.device).view(shape)
-            std = torch.tensor(std, dtype=z.dtype, device=z.device).view(shape)
-            return z * std / cfg.scaling_factor + mean
+        """Invert _scale: a latent in the UNet's units -> the VAE's raw latent."""
+        cfg, stats = self.vae.config, self._latent_stats(z)
+        if stats is not None:
+            return z * stats[1] / cfg.scaling_factor + stats[0]
         z = z / cfg.scaling_factor
-        if cfg.get("shift_factor") is not None:
-            z = z + cfg.shift_factor
-        return z
+        return z + cfg.shift_factor if cfg.get("shift_factor") is not None else z
 
     @staticmethod
     def _require_cond(cond: dict | None) -> dict:
