@@ -97,7 +97,8 @@ for i in range(lo, hi + 1):
     jid = f"4242_{i}"
     sub = lambda s: (s.replace("%A", "4242").replace("%a", str(i)).replace("%t", "0")
                      .replace("%j", jid))
-    env = {**os.environ, "SLURM_JOB_ID": str(5000 + i), "SLURM_ARRAY_JOB_ID": "4242",
+    env = {**os.environ, "SUBMITIT_EXECUTOR": "slurm", "SLURM_JOB_ID": str(5000 + i),
+           "SLURM_ARRAY_JOB_ID": "4242",
            "SLURM_ARRAY_TASK_ID": str(i), "SLURM_NTASKS": "1", "SLURM_JOB_NUM_NODES": "1",
            "SLURM_NODEID": "0", "SLURM_PROCID": "0", "SLURM_LOCALID": "0"}
     pkl = os.path.join(sub(cmd[-1]), f"{jid}_submitted.pkl")
