@@ -256,7 +256,8 @@ def save_state(state: dict, work: Path) -> None:
 
 
 def plot_loss(log: Path, out: Path) -> None:
-    """Write the loss curves (VAE MSE, UNet epsilon MSE with a running mean) of a loss log."""
+    """Write the loss curves (VAE MSE, UNet epsilon MSE, decoder fine-tune MSE if logged;
+    each with a running mean) of a loss log."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -264,12 +265,13 @@ def plot_loss(log: Path, out: Path) -> None:
 
     last = {(r["stage"], int(r["step"])): r for r in csv.DictReader(open(log))}
     rows = [last[k] for k in sorted(last)]  # a resumed run re-logs a few steps: keep the last
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, stage, title in zip(axes, ("vae", "unet"), ("VAE reconstruction MSE",
-                                                        "UNet epsilon MSE")):
+    titles = {"vae": "VAE reconstruction MSE", "unet": "UNet epsilon MSE",
+              "decoder": "decoder fine-tune MSE"}
+    stages = [k for k in titles if any(r["stage"] == k for r in rows)]
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.5 * len(stages), 3.2), squeeze=False)
+    for ax, stage in zip(axes[0], stages):
+        title = titles[stage]
         y = np.array([float(r["loss"]) for r in rows if r["stage"] == stage])
-        if not len(y):
-            continue
         ax.plot(np.arange(1, len(y) + 1), y, lw=0.5, alpha=0.4)
         k = max(1, min(50, len(y) // 10))
         ax.plot(np.arange(k, len(y) + 1), np.convolve(y, np.ones(k) / k, "valid"), lw=1.5)
