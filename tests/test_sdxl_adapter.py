@@ -3,6 +3,7 @@ drift and CFG vs diffusers' formula, batching invariance, image conversion."""
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 
@@ -310,3 +311,27 @@ def test_file_sha256_reads_once_or_takes_the_blob_name(tmp_path, monkeypatch):
     blob.write_bytes(b"other")
     (tmp_path / "link.safetensors").symlink_to(blob)
     assert loader.file_sha256(tmp_path / "link.safetensors") == "ab" * 32
+
+
+def test_null_rows_and_elbo_ranker_on_sdxl(adapter):
+    """payload null_condition=True is the zero-embedding prompt at cfg 0 (the pmi null rows);
+    the 'score' capability's schedule is the ODE's, so the ELBO ranker runs on SDXL."""
+    from dlik.estimators.elbo import ElboSpec
+    from dlik.estimators.rank import elbo_rows
+
+    img = _image(3)
+    null = adapter.prepare(Job("s", "n", payload={"image": img, "prompt": "a red cube",
+                                                  "cfg": 3.0, "null_condition": True}))
+    none = adapter.prepare(Job("s", "n", payload={"image": img, "prompt": None}))
+    for k in none.cond:
+        assert torch.equal(null.cond[k], none.cond[k]), k
+    assert null.columns["cfg"] == 0.0 and null.columns["null_prompt"]
+    require(adapter, "score")
+    t = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+    _, sqrt_abar, sigma = adapter.noise.coefficients(t)
+    torch.testing.assert_close(adapter.schedule.var(t), sigma ** 2)
+    torch.testing.assert_close(adapter.schedule.mean_coef(t), sqrt_abar)
+    jobs = [Job("s", p, payload={"image": img, "prompt": p}) for p in ("a red cube", "a cat")]
+    rows = elbo_rows(adapter, jobs, ElboSpec(rounds=(2,), prune_z=None))
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert all(math.isfinite(r["elbo_bpd"]) for r in rows)

@@ -62,7 +62,7 @@ class SDXLAdapter:
     for the null prompt = zero embeddings), optional `cfg` (overrides the adapter's).
     """
 
-    capabilities: frozenset[str] = frozenset({"null_condition", "sample"})
+    capabilities: frozenset[str] = frozenset({"null_condition", "sample", "score"})
     columns: tuple[str, ...] = ("prompt", "null_prompt", "prompt_tokens", "cfg", "vae_mode",
                                 "image_size", "latent_bpd", "pixel_bpd")
 
@@ -88,6 +88,7 @@ class SDXLAdapter:
         parts = load_parts(self.folder, self.device, self.dtype)
         self.unet, self.vae = parts.unet, parts.vae
         self.noise = SDXLNoise(parts.scheduler_config)
+        self.schedule = self.noise.schedule  # the "score" capability: VP x_t = a x0 + sigma eps
         self.text = PromptEncoder((parts.tokenizer, parts.tokenizer_2),
                                   (parts.text_encoder, parts.text_encoder_2), self.device)
         self._files = parts.files
@@ -182,8 +183,10 @@ class SDXLAdapter:
 
     def _prepared(self, x0: torch.Tensor, payload: dict[str, Any], orig: tuple[int, int]
                   ) -> Prepared:
-        prompt = payload["prompt"]
+        null = bool(payload.get("null_condition"))  # the pmi null rows: zero embeddings
+        prompt = None if null else payload["prompt"]
         cfg = self.cfg if payload.get("cfg") is None else _check_cfg(payload["cfg"])
+        cfg = 0.0 if null else cfg
         c, h, w = self.latent_shape
         big_h, big_w = self.image_size
         return Prepared(
@@ -250,6 +253,11 @@ class SDXLAdapter:
         """Return the (guided) score -eps_tilde / sigma(t)."""
         _, _, sigma = self._coefs(t, x)
         return -self.eps(x, t, cond) / sigma
+
+    @staticmethod
+    def sde_mu(cond: dict | None) -> float:
+        """Return the forward SDE's mean-reversion target: 0 (x_t = a x0 + sigma eps)."""
+        return 0.0
 
     def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None) -> torch.Tensor:
         """Return the PF-ODE drift -1/2 beta(t) (x - eps_tilde / sigma(t)), in x's dtype."""
