@@ -3,7 +3,7 @@ candidate prompt; the most likely candidate is the prediction.
 
 Rows need `true_label` (the image's value of the attribute) and `candidate_label` (the value
 in the scored prompt), and `logp_nats`; one matrix per value of the grouping columns present
-(`attribute`, `cfg`, `vae_mode`, `image_size`).
+(`attribute`, `cfg`, `vae_mode`, `image_size`, `source`: original or reconstruction).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 NEEDS = ("sample_id", "true_label", "candidate_label", "logp_nats", "status")
-GROUPS = ("attribute", "cfg", "vae_mode", "image_size")
+GROUPS = ("attribute", "cfg", "vae_mode", "image_size", "source")
 
 
 def confusion(df: pd.DataFrame) -> dict[tuple, pd.DataFrame]:

@@ -136,3 +136,19 @@ from .cli import TABLES  # noqa: E402
 
 for _name in ("speaker", "nbest"):
     TABLES[_name] = (_without_null(TABLES[_name][0]), TABLES[_name][1])
+
+
+def _prompt_confounds(df, args) -> str:
+    from .prompt_confounds import prompt_confounds, render_confusions, table_notes
+
+    table, mats = prompt_confounds(df, seed=args.seed)
+    out = render(table, args.format, "{:.2f}")
+    if args.format == "csv":
+        return out
+    prefix = "% " if args.format == "latex" else ""
+    notes = "\n".join(prefix + n for n in table_notes(table, df))
+    return f"{out}\n{notes}\n\n{render_confusions(mats, args.format)}"
+
+
+register("prompt_confounds", _prompt_confounds,
+         "Table 6: argmax-likelihood prompt accuracy (class-mean, per image, MRR), confusions")

@@ -1,0 +1,75 @@
+"""TTI quality study: each image clean (level 0) and degraded at levels, under its own prompt.
+
+The image is first fitted to the model's size (resize + centre crop, as the adapter does), then
+perturbed there (dlik/data/image_perturbations.py), so levels are in pixels of the scored
+image; the perturbation's noise is seeded by (item, perturbation, level, seed).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..data.image_perturbations import image_perturbation, perturb
+from ..models.base import Job
+from ..seeding import stable_int
+from .base import StudyBase
+
+CLEAN_LEVEL = 0.0
+
+
+def _check_levels(perturbations: dict) -> dict[str, list[float]]:
+    """Return {name: [float levels]} after checking every name and level on a tiny image."""
+    from PIL import Image
+
+    if not perturbations:
+        raise ValueError("study.perturbations must name at least one perturbation")
+    probe = Image.new("RGB", (8, 8), (128, 64, 32))
+    out = {}
+    for name, levels in perturbations.items():
+        image_perturbation(name)
+        vals = [float(v) for v in (levels or [])]
+        if not vals or not all(math.isfinite(v) for v in vals):
+            raise ValueError(f"study.perturbations.{name} must be a non-empty list of finite "
+                             f"levels, got {levels}")
+        for v in vals:
+            perturb(probe, name, v)  # raises naming the accepted levels
+        out[name] = vals
+    return out
+
+
+class TTIQualityStudy(StudyBase):
+    """Rows: (image, perturbation, level); 'clean' (level 0) is the reference condition."""
+
+    table = "tti_quality"
+
+    key_columns = ["perturbation", "level", "level_unit"]
+    extra_columns: list[str] = []
+
+    def __init__(self, data, adapter, perturbations: dict[str, list[float]],
+                 seed: int = 0) -> None:
+        self.perturbations = _check_levels(dict(perturbations))
+        self.data, self.adapter, self.seed = data, adapter, seed
+
+    def perturbed(self, it, name: str, level: float):
+        """Return the item's image fitted to the model's size and perturbed (seeded)."""
+        from ..models.sdxl.image import fit, load_image
+
+        img = fit(load_image(it.payload), tuple(self.adapter.image_size))
+        return perturb(img, name, level, seed=stable_int(it.item_id, name, level, self.seed))
+
+    def jobs(self) -> list[Job]:
+        """Return the clean job and one job per (perturbation, level) for each image (cheap)."""
+        jobs = []
+        for it in self.data.items():
+            jobs.append(Job(it.item_id, "clean", {"perturbation": "clean", "level": CLEAN_LEVEL,
+                                                  "level_unit": None}, dict(it.payload)))
+            for name, levels in self.perturbations.items():
+                unit = image_perturbation(name).unit
+                for level in levels:
+                    jobs.append(Job(
+                        it.item_id, f"{name}@{level:g}",
+                        {"perturbation": name, "level": level, "level_unit": unit},
+                        {"prompt": it.payload["prompt"]},
+                        stage=lambda it=it, n=name, v=level: ({"image": self.perturbed(it, n, v)},
+                                                              {})))
+        return jobs
