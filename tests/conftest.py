@@ -1,4 +1,5 @@
-"""Shared fixtures: one CPU thread, and the analytic Gaussian batch helper."""
+"""Shared fixtures: one CPU thread, the analytic Gaussian batch helper, and tiny local
+CLIP / Inception stand-ins for the TTI measures."""
 
 from __future__ import annotations
 
@@ -29,3 +30,34 @@ def gaussian_batch():
         return ad, x0, pm, ps, cond, exact
 
     return make
+
+
+class MeanRGB(torch.nn.Module):
+    """Stand-in for the TorchScript Inception: features = mean of each channel."""
+
+    def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:
+        return x.float().mean(dim=(2, 3))
+
+
+@pytest.fixture(scope="session")
+def metric_weights(tmp_path_factory):
+    """Return (tiny random CLIP folder, TorchScript mean-RGB Inception stand-in) paths."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    from dlik.models.sdxl.tiny import build_tokenizer
+
+    d = tmp_path_factory.mktemp("metric_weights")
+    torch.jit.script(MeanRGB()).save(str(d / "inception.pt"))
+    tok = build_tokenizer()
+    torch.manual_seed(0)
+    small = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    cfg = CLIPConfig(
+        text_config=dict(vocab_size=len(tok), max_position_embeddings=77,
+                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                         pad_token_id=tok.pad_token_id, **small),
+        vision_config=dict(image_size=32, patch_size=8, **small), projection_dim=8)
+    CLIPModel(cfg).save_pretrained(d / "clip")
+    size = {"shortest_edge": 32}, {"height": 32, "width": 32}
+    CLIPProcessor(image_processor=CLIPImageProcessor(size=size[0], crop_size=size[1]),
+                  tokenizer=tok).save_pretrained(d / "clip")
+    return str(d / "clip"), str(d / "inception.pt")

@@ -20,7 +20,6 @@ from dlik.analysis.cli import main as tables_main
 from dlik.analysis.prompt_confounds import (class_mean_accuracy, confusion_matrix, harmonic,
                                             predictions, prompt_confounds)
 
-from .test_tti_studies_gen_quality import weights  # noqa: F401, F811 (tiny CLIP fixture)
 
 COLOURS = ["red", "green", "blue"]
 # image: (true colour, likelihood per candidate red/green/blue, CLIP cosine per candidate)
@@ -162,9 +161,9 @@ def test_study_end_to_end_on_two_images(tmp_path):
         for src in ("original", "reconstruction")}  # the table printed after the run
 
 
-def test_clip_baseline_scores_every_candidate_of_an_original(weights):  # noqa: F811
+def test_clip_baseline_scores_every_candidate_of_an_original(metric_weights):
     """The CLIP column: cosine of the image and each candidate prompt, from a local folder
-    (a tiny random CLIP here, built by the TTI metrics tests' fixture)."""
+    (a tiny random CLIP here, conftest's metric_weights fixture)."""
     from types import SimpleNamespace
 
     import torch
@@ -176,7 +175,7 @@ def test_clip_baseline_scores_every_candidate_of_an_original(weights):  # noqa: 
     from dlik.metrics.image import ClipScorer
     from dlik.models.sdxl.image import load_image
 
-    clip_dir = weights[0]
+    clip_dir = metric_weights[0]
     data = ImageSetGroup({"clevr_shapes": ShapesImageSet("clevr_shapes", n_items=1)})
     study = PromptConfoundsStudy(data, SimpleNamespace(device=torch.device("cpu")),
                                  cfgs=[0], sources=["original"], clip_model=clip_dir)
@@ -192,7 +191,7 @@ def test_clip_baseline_scores_every_candidate_of_an_original(weights):  # noqa: 
         assert staged.columns["clip_model"] == "transformers:clip"
     assert load_clip(None) is None and load_clip("none") is None
     with pytest.raises(ValueError, match="not a transformers CLIP folder"):
-        load_clip(str(weights[1]))
+        load_clip(str(metric_weights[1]))
     with pytest.raises(ValueError, match="open_clip:ARCH:/path/weights|open-clip-torch"):
         load_clip("open_clip:ViT-B-32")
 

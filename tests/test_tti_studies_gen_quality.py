@@ -14,7 +14,6 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 from dlik.analysis.tti import tti_generative_table, tti_quality_table
@@ -23,36 +22,6 @@ from dlik.metrics.image import ClipScorer, frechet_distance
 from dlik.models.sdxl.image import fit, image_key, load_image
 
 FAST = ["solver.method=euler", "solver.step_size=0.25", "progress=false", "data.n_items=2"]
-
-
-class MeanRGB(torch.nn.Module):
-    """Stand-in for the TorchScript Inception: features = mean of each channel."""
-
-    def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:
-        return x.float().mean(dim=(2, 3))
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
-
-    from dlik.models.sdxl.tiny import build_tokenizer
-
-    d = tmp_path_factory.mktemp("metric_weights")
-    torch.jit.script(MeanRGB()).save(str(d / "inception.pt"))
-    tok = build_tokenizer()
-    torch.manual_seed(0)
-    small = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
-    cfg = CLIPConfig(
-        text_config=dict(vocab_size=len(tok), max_position_embeddings=77,
-                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                         pad_token_id=tok.pad_token_id, **small),
-        vision_config=dict(image_size=32, patch_size=8, **small), projection_dim=8)
-    CLIPModel(cfg).save_pretrained(d / "clip")
-    size = {"shortest_edge": 32}, {"height": 32, "width": 32}
-    CLIPProcessor(image_processor=CLIPImageProcessor(size=size[0], crop_size=size[1]),
-                  tokenizer=tok).save_pretrained(d / "clip")
-    return str(d / "clip"), str(d / "inception.pt")
 
 
 def _run(tmp_path, experiment: str, *overrides: str) -> tuple[pd.DataFrame, Path]:
@@ -75,8 +44,8 @@ def _tables(capsys, *args: str) -> str:
     return capsys.readouterr().out
 
 
-def test_generative_path_end_to_end(tmp_path, weights, capsys):
-    clip, inception = weights
+def test_generative_path_end_to_end(tmp_path, metric_weights, capsys):
+    clip, inception = metric_weights
     df, run = _run(tmp_path, "tti_generative_path", "study.cfgs=[0,3]", "study.atol=0.1",
                    "study.rtol=0.1", f"study.measures.clip_model={clip}",
                    f"study.measures.inception={inception}")
@@ -116,6 +85,16 @@ def test_generative_path_end_to_end(tmp_path, weights, capsys):
                     .drop_duplicates("sample_id")["inception_file"]])
     assert float(row["fid"]) == pytest.approx(frechet_distance(ours, ref), rel=1e-9)
     assert table.loc[table["kind"] == "real", "fid"].eq("-").all()
+    # --out also writes the image grid: a row per prompt, samples then reconstructions by cfg
+    _tables(capsys, "tti_generative_path", "-i", str(run / "results.csv"), "--out",
+            str(tmp_path / "t.md"))
+    grid = np.asarray(Image.open(tmp_path / "t_images.png").convert("RGB"))
+    assert grid.shape == (2 * 64, 4 * 64, 3)
+    first = df[df["sample_id"] == df["sample_id"].iloc[0]]
+    for col, (kind, cfg) in enumerate([("sample", 0.0), ("sample", 3.0),
+                                       ("reconstruction", 0.0), ("reconstruction", 3.0)]):
+        f = first[(first["kind"] == kind) & (first["cfg"] == cfg)]["image_file"].iloc[0]
+        assert (grid[:64, col * 64:(col + 1) * 64] == np.asarray(Image.open(run / f))).all()
 
 
 def test_quality_end_to_end(tmp_path, capsys):

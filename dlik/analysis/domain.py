@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .generative import mean_ci
+from .generative import means_with_bpd_ci
 
 
 def domain_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
@@ -13,12 +13,4 @@ def domain_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     ok = df[df["status"] == "ok"]
     if ok.empty:
         raise ValueError("no rows with status ok")
-    cols = [c for c in ("wer", "bpd", "asv_cosine") if c in ok.columns]
-    groups = ok.groupby("solver_pair", sort=False)
-    t = groups[cols].mean().reset_index()
-    t.insert(1, "n", groups.size().to_numpy())
-    ci = [mean_ci(g["bpd"], seed) for _, g in groups]
-    at = list(t.columns).index("bpd") + 1
-    t.insert(at, "bpd_ci_low", [c[0] for c in ci])
-    t.insert(at + 1, "bpd_ci_high", [c[1] for c in ci])
-    return t
+    return means_with_bpd_ci(ok, ["solver_pair"], ["wer", "bpd", "asv_cosine"], seed)

@@ -23,10 +23,17 @@ def generative_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         raise ValueError("no rows with status ok")
     ok["t_saved"] = ["-" if pd.isna(v) or str(v) == "" else str(v) for v in ok["t_saved"]]
     ok = pd.concat([ok[ok["sampler"] == "real"], ok[ok["sampler"] != "real"]])
-    cols = [c for c in MEASURES if c in ok.columns]
-    groups = ok.groupby(["sampler", "t_saved"], sort=False)
+    return means_with_bpd_ci(ok, ["sampler", "t_saved"], MEASURES, seed)
+
+
+def means_with_bpd_ci(ok: pd.DataFrame, keys: list[str], measures: list[str],
+                      seed: int = 0) -> pd.DataFrame:
+    """Return the mean of each present measure per group of keys (in order of appearance),
+    n after the keys, and the 95% bootstrap CI of bpd right after the bpd column."""
+    cols = [c for c in measures if c in ok.columns]
+    groups = ok.groupby(keys, sort=False)
     t = groups[cols].mean().reset_index()
-    t.insert(2, "n", groups.size().to_numpy())
+    t.insert(len(keys), "n", groups.size().to_numpy())
     ci = [mean_ci(g["bpd"], seed) for _, g in groups]
     at = list(t.columns).index("bpd") + 1
     t.insert(at, "bpd_ci_low", [c[0] for c in ci])

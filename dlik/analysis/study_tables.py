@@ -27,12 +27,27 @@ def _text_agnostic(df, args) -> str:
 register("text_agnostic", _text_agnostic, "text swaps: delta bpd vs own text, own-text win rate")
 
 
-def _quality(df, args) -> str:
-    from .quality import plot_quality, quality_table
+def _level_table(df, args, table) -> str:
+    """Render a bpd-against-level table (the PNG plot beside --out)."""
+    from .quality import plot_quality
 
     if args.out:
         plot_quality(df, args.out.with_suffix(".png"))
-    return render(quality_table(df, seed=args.seed), args.format, "{:.4f}")
+    return render(table(df, seed=args.seed), args.format, "{:.4f}")
+
+
+def _with_notes(out: str, notes: list[str], fmt: str) -> str:
+    """Return a rendered table with its note lines under it (LaTeX comments; none in csv)."""
+    if fmt == "csv":
+        return out
+    prefix = "% " if fmt == "latex" else ""
+    return out + "\n" + "\n".join(prefix + n for n in notes)
+
+
+def _quality(df, args) -> str:
+    from .quality import quality_table
+
+    return _level_table(df, args, quality_table)
 
 
 register("quality", _quality, "bpd vs degradation level (PNG beside --out)")
@@ -66,25 +81,26 @@ register("domain_adaptation", _domain, "Table 3: WER / bpd / ASV per solver pair
 
 
 def _tti_generative(df, args) -> str:
-    from .tti import tti_generative_table
+    from .tti import samples_grid, tti_generative_table
 
     table, notes = tti_generative_table(df, seed=args.seed)
-    out = render(table, args.format, "{:.3f}")
-    prefix = "% " if args.format == "latex" else ""
-    return out if args.format == "csv" else out + "\n" + "\n".join(prefix + n for n in notes)
+    if args.out:
+        png = args.out.with_name(args.out.stem + "_images.png")
+        if samples_grid(df, [p.parent for p in args.input], png):
+            notes.append(f"{png.name}: a row per prompt; samples, then reconstructions, "
+                         "left to right by cfg")
+    return _with_notes(render(table, args.format, "{:.3f}"), notes, args.format)
 
 
 register("tti_generative_path", _tti_generative,
-         "Tables 4/5/7: bpd, CLIP score, FID of SDXL samples and reconstructions per cfg")
+         "Tables 4/5/7: bpd, CLIP score, FID of SDXL samples and reconstructions per cfg "
+         "(image grid PNG beside --out)")
 
 
 def _tti_quality(df, args) -> str:
-    from .quality import plot_quality
     from .tti import tti_quality_table
 
-    if args.out:
-        plot_quality(df, args.out.with_suffix(".png"))
-    return render(tti_quality_table(df, seed=args.seed), args.format, "{:.4f}")
+    return _level_table(df, args, tti_quality_table)
 
 
 register("tti_quality", _tti_quality, "TTI: bpd vs image degradation level (PNG beside --out)")
@@ -145,9 +161,8 @@ def _prompt_confounds(df, args) -> str:
     out = render(table, args.format, "{:.2f}")
     if args.format == "csv":
         return out
-    prefix = "% " if args.format == "latex" else ""
-    notes = "\n".join(prefix + n for n in table_notes(table, df))
-    return f"{out}\n{notes}\n\n{render_confusions(mats, args.format)}"
+    out = _with_notes(out, table_notes(table, df), args.format)
+    return f"{out}\n\n{render_confusions(mats, args.format)}"
 
 
 register("prompt_confounds", _prompt_confounds,

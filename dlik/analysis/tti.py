@@ -86,3 +86,36 @@ def tti_quality_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     cols = ["perturbation", "level", "level_unit", "n", "mean_bpd", "mean_pixel_bpd",
             "mean_delta_bpd", "ci_low", "ci_high"]
     return t[cols]
+
+
+def samples_grid(df: pd.DataFrame, roots: list[Path], path: Path) -> Path | None:
+    """Write a PNG grid of the generated images (a row per prompt; samples, then
+    reconstructions, by cfg) found under roots (image_file is relative to its CSV's folder);
+    return its path, or None when the CSV lists no generated image."""
+    from PIL import Image
+
+    ok = _ok(df)
+    gen = ok[ok["kind"] != "real"].dropna(subset=["image_file"])
+    if gen.empty:
+        return None
+    gen = gen.assign(_k=gen["kind"].map(KIND_ORDER)).sort_values(["_k", "cfg"], kind="stable")
+    cols = list(dict.fromkeys(zip(gen["kind"], gen["cfg"])))
+    ids = list(dict.fromkeys(gen["sample_id"]))
+    files = {(r.sample_id, r.kind, r.cfg): r.image_file for r in gen.itertuples()}
+
+    def find(rel: str) -> Path:
+        for root in roots:
+            if (root / rel).is_file():
+                return root / rel
+        raise ValueError(f"image {rel} is not under {[str(r) for r in roots]} (keep the "
+                         "run's images/ folder beside its results.csv)")
+
+    cells = {key: Image.open(find(f)).convert("RGB") for key, f in files.items()}
+    w, h = next(iter(cells.values())).size
+    grid = Image.new("RGB", (w * len(cols), h * len(ids)), "white")
+    for r, sid in enumerate(ids):
+        for c, (kind, cfg) in enumerate(cols):
+            if (sid, kind, cfg) in cells:
+                grid.paste(cells[(sid, kind, cfg)], (c * w, r * h))
+    grid.save(path)
+    return path
