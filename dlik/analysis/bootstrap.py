@@ -1,4 +1,4 @@
-"""Percentile bootstrap confidence intervals over utterances (seeded)."""
+"""Percentile bootstrap confidence intervals over samples (utterances, images; seeded)."""
 
 from __future__ import annotations
 

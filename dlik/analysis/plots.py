@@ -13,7 +13,7 @@ from .generative import mean_ci
 from .paper_numbers import paper_table
 
 BPD = "bpd (bits/dim)"
-CI = "95% bootstrap CI over utterances"
+CI = "95% bootstrap CI over samples"
 
 
 def _plt():
@@ -233,8 +233,7 @@ def tti_generative_cfg(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
                             alpha=0.2)
     ax.set_xlabel("guidance w inside the ODE (diffusers guidance_scale = 1 + w)")
     ax.set_ylabel(BPD)
-    ax.set_title("bpd of real images, samples, reconstructions; bands: 95% bootstrap CI "
-                 "over prompts", fontsize=10)
+    ax.set_title(f"bpd of real images, samples, reconstructions; bands: {CI}", fontsize=10)
     ax.legend(fontsize=8)
     return [(_save(fig, out / "bpd_vs_cfg.png"), "bpd against guidance w per kind "
              "(paper Tables 4, 5, 7)")]
