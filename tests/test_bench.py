@@ -53,3 +53,30 @@ def test_bench_cli_fixed_steps(capsys):
     assert rec["fast_solver"] == "batched/rk4/step_size=0.05/time_change=none"
     assert rec["nfe_per_sample_fast"] == 80
     assert rec["max_abs_dbpd_fast_vs_ref"] < 1e-3
+
+
+def test_bench_paper_tolerance_is_an_option(capsys):
+    """--paper-tol sets the paper protocol's tolerance (SDXL's runs used 1e-3); the record
+    names the protocol it timed."""
+    assert main(["--samples", "2", "--batch-size", "2", "--dim", "16", "--paper-tol", "1e-3",
+                 "--ref-tol", "1e-6"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["paper_solver"] == "torchdiffeq/dopri5/atol=0.001/rtol=0.001/time_change=none"
+
+
+def test_bench_sdxl_jobs_are_one_image_under_distinct_prompts():
+    """dlik bench --model sdxl: one held-out image, its own caption first, then others."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from dlik.bench import MODELS
+
+    ad, jobs = MODELS["sdxl"](SimpleNamespace(samples=16, device="cpu"))
+    prompts = [j.payload["prompt"] for j in jobs]
+    assert len(jobs) == 16 and len(set(prompts)) == 16
+    assert len({j.sample_id for j in jobs}) == 1
+    assert len({j.payload["image_path"] for j in jobs}) == 1
+    assert prompts[0] == "a red cube" and ad.model_id == "sdxl:embedded_tiny"
+    with pytest.raises(SystemExit, match="1..24"):
+        MODELS["sdxl"](SimpleNamespace(samples=25, device="cpu"))

@@ -9,6 +9,7 @@ variant); pickled .bin weights are refused.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -170,23 +171,32 @@ def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype) -> S
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+    from transformers.utils import logging as hf_logging
+
     variants, files = check_folder(folder)
     common = {"local_files_only": True, "use_safetensors": True}
+    # diffusers warns on every load when its default low_cpu_mem_usage lacks accelerate
+    low_mem = {"low_cpu_mem_usage": importlib.util.find_spec("accelerate") is not None}
 
-    def load(cls, comp: str, dtype: torch.dtype, key: str) -> Any:
+    def load(cls, comp: str, dtype: torch.dtype, key: str, extra: dict) -> Any:
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # transformers' per-load "Loading weights" bar
         try:
             model = cls.from_pretrained(folder, subfolder=comp, variant=variants[comp],
-                                        **{key: dtype}, **common)
+                                        **{key: dtype}, **common, **extra)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise ValueError(f"cannot load SDXL component {comp!r} from {folder}: {exc}") from exc
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
         return model.to(device).eval().requires_grad_(False)
 
     parts = SDXLParts(
-        unet=load(UNet2DConditionModel, "unet", unet_dtype, "torch_dtype"),
-        vae=load(AutoencoderKL, "vae", torch.float32, "torch_dtype"),
-        text_encoder=load(CLIPTextModel, "text_encoder", torch.float32, "dtype"),
+        unet=load(UNet2DConditionModel, "unet", unet_dtype, "torch_dtype", low_mem),
+        vae=load(AutoencoderKL, "vae", torch.float32, "torch_dtype", low_mem),
+        text_encoder=load(CLIPTextModel, "text_encoder", torch.float32, "dtype", {}),
         text_encoder_2=load(CLIPTextModelWithProjection, "text_encoder_2", torch.float32,
-                            "dtype"),
+                            "dtype", {}),
         tokenizer=CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer",
                                                 local_files_only=True),
         tokenizer_2=CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer_2",
