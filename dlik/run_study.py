@@ -156,13 +156,12 @@ def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: 
     """Score the study's jobs into out_dir/results*.csv and return (path, stats).
 
     Holds out_dir/results*.csv.lock for the whole run (a second run into the same file is
-    refused), sets `study.out_dir = out_dir` when the study has that attribute (studies
-    that save files beside the CSV), writes config_yaml to out_dir/config.yaml when given,
-    and on SIGINT/SIGTERM stops with every finished row flushed, raising RunInterrupted.
+    refused), sets `study.out_dir = out_dir` (studies that save files beside the CSV),
+    writes config_yaml to out_dir/config.yaml when given, and on SIGINT/SIGTERM stops with
+    every finished row flushed, raising RunInterrupted.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    if hasattr(study, "out_dir"):  # a study that saves files (e.g. images) beside the CSV
-        study.out_dir = out_dir
+    study.out_dir = out_dir  # for studies that save files (e.g. images) beside the CSV
     path = out_dir / results_name(shard)
     written: list[int] = [0, 0]  # rows of this run, rows in the file
     try:

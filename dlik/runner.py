@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from .engine import log_likelihood, probe_seed
 from .engine.solve import SolverSpec
-from .models.base import Adapter, Job, Prepared
+from .models.base import Adapter, Job, Prepared, require
 from .seeding import stable_int
 
 
@@ -158,9 +158,12 @@ class Runner:
             shard: tuple[int, int] | None = None) -> RunStats:
         """Score every job not in done (and in the shard); rows go to the sink as they finish.
 
-        Raises before scoring anything when two jobs share a key (a duplicated sample id).
+        Raises before scoring anything when two jobs share a key (a duplicated sample id), or
+        when a job asks for the null condition of an adapter that does not declare it.
         """
         check_unique(jobs)
+        if any(j.payload.get("null_condition") for j in jobs):
+            require(self.adapter, "null_condition")
         mine = [j for j in jobs if in_shard(j, shard)]
         todo = [j for j in mine if j.key not in done]
         stats = RunStats(total=len(mine), skipped=len(mine) - len(todo))

@@ -232,3 +232,24 @@ def test_gpu_check_script_falls_back_to_cpu_and_prints_json(tmp_path):
 
     if not torch.cuda.is_available():
         assert "CUDA is not available" in out.stderr and records[0]["device"] == "cpu"
+
+
+def test_merge_refuses_while_a_run_writes_its_output(tmp_path):
+    """dlik merge takes the output's results lock: a live run holding it is not overwritten."""
+    _write(tmp_path, _frame(["a"]))
+    out = tmp_path / "results.csv"
+    out.write_text("being appended\n")
+    code = ("import sys, time\nfrom dlik.io.lock import hold, lock_path\n"
+            f"with hold(lock_path({str(out)!r})):\n    print('held', flush=True)\n"
+            "    time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(SystemExit, match="being written by a run"):
+            merge_main([str(tmp_path), "--no-list-jobs"])
+        assert out.read_text() == "being appended\n"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert merge_main([str(tmp_path), "--no-list-jobs"]) == 0  # the lock died with its holder
+    assert len(pd.read_csv(out)) == 1

@@ -192,3 +192,10 @@ def test_capabilities_are_declared_not_guessed():
         require(ad, "sample")
     with pytest.raises(ValueError, match="capability must be one of"):
         require(ad, "fly")
+    # a null row (pmi) on a model without a null condition: refused before any row is scored
+    rows: list = []
+    jobs = [Job("s0", "own"), Job("s0", "null_condition", payload={"null_condition": True})]
+    with pytest.raises(ValueError, match="uncond does not support 'null_condition'"):
+        Runner(ad, ScoreSettings(solver=SolverSpec("dopri5", 1e-3, 1e-3)), rows.append,
+               progress=False).run(jobs)
+    assert rows == [] and ad.seen == []

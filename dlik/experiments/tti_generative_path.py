@@ -36,8 +36,6 @@ class TTIGenerativePathStudy(StudyBase):
 
     key_columns = ["kind", "cfg"]
     extra_columns = [*IMAGE_MEASURE_COLUMNS]
-    out_dir: Path | None = None
-    """Set by run_study: the results directory (PNGs go to out_dir/images)."""
 
     def __init__(self, data, adapter, cfgs: list[float] | None = None,
                  kinds: list[str] | None = None, temperature: float = 1.0, seed: int = 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -32,9 +33,9 @@ def make_nbest_csv(data, path: Path, n_best: int, asr_name: str = "pocketsphinx"
                          "reference": normalize_text(it.payload["text"]),
                          "hypothesis": normalize_text(h.text), "am_score": h.am_score})
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # shards may build it at once
     pd.DataFrame(rows, columns=list(NBEST_INPUT_COLUMNS)).to_csv(tmp, index=False)
-    tmp.rename(path)
+    os.replace(tmp, path)  # the same deterministic file, whichever writer lands last
     return path
 
 

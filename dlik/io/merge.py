@@ -239,9 +239,15 @@ def main(argv: list[str]) -> int:
     report.expected_note = note
     out = args.out or (args.inputs[0] / "results.csv" if args.inputs[0].is_dir()
                        else Path("results.csv"))
+    from .lock import LockHeld, hold, lock_path
+
     tmp = out.with_name(f".{out.name}.tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, out)
+    try:
+        with hold(lock_path(out)):  # a run appending to `out` holds the same lock
+            df.to_csv(tmp, index=False)
+            os.replace(tmp, out)
+    except LockHeld as exc:
+        raise SystemExit(f"dlik merge: error: {out} is being written by a run: {exc}") from None
     print(f"[dlik] merged {len(paths)} files, {len(df)} rows -> {out}")
     for line in report.lines():
         print(f"[dlik] {line}")
