@@ -135,7 +135,9 @@ def test_drift_and_cfg_match_diffusers(folder, adapter):
     assert torch.allclose(fu, adapter.drift(x, t, adapter.null_condition(cond)), atol=1e-5)
     fg = adapter.drift(x, t, {**cond, "cfg": torch.tensor([w, 0.0])})
     assert torch.allclose(fg[0], ref_g[0], rtol=1e-4, atol=1e-5)
-    assert torch.allclose(fg[1], f0[1], atol=1e-6)  # unguided row of a mixed batch
+    # the unguided row of a mixed batch: float32 rounding of another UNet batch shape only
+    # (3e-6 at |f| ~ 7 here); a guidance leak between rows would be of order 1
+    assert torch.allclose(fg[1], f0[1], rtol=1e-6, atol=1e-5)
     assert torch.allclose(adapter.drift(x, t.float(), cond), f0, atol=1e-6)
 
 
@@ -179,7 +181,7 @@ def test_float32_batch_differs_only_by_rounding(adapter):
 
 
 def test_latents_cached_scaled_and_seeded(folder, adapter, monkeypatch):
-    from dlik.models.sdxl.image import fit, to_tensor
+    from dlik.data.images import fit, to_tensor
 
     calls = []
     encode = adapter.vae.encode

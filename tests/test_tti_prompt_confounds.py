@@ -171,14 +171,14 @@ def test_clip_baseline_scores_every_candidate_of_an_original(metric_weights):
     from dlik.data.image_set_group import ImageSetGroup
     from dlik.data.image_sets import ShapesImageSet
     from dlik.experiments.tti_prompt_confounds import PromptConfoundsStudy
+    from dlik.data.images import load_image
     from dlik.metrics.clip import load_clip
     from dlik.metrics.image import ClipScorer
-    from dlik.models.sdxl.image import load_image
 
     clip_dir = metric_weights[0]
     data = ImageSetGroup({"clevr_shapes": ShapesImageSet("clevr_shapes", n_items=1)})
-    study = PromptConfoundsStudy(data, SimpleNamespace(device=torch.device("cpu")),
-                                 cfgs=[0], sources=["original"], clip_model=clip_dir)
+    ad = SimpleNamespace(device=torch.device("cpu"), capabilities={"image"})
+    study = PromptConfoundsStudy(data, ad, cfgs=[0], sources=["original"], clip_model=clip_dir)
     jobs = study.jobs()
     assert len(jobs) == 8 + 3 and study.clip_model == "transformers:clip"
     scorer = ClipScorer(clip_dir)
@@ -189,6 +189,9 @@ def test_clip_baseline_scores_every_candidate_of_an_original(metric_weights):
         cos = float(torch.dot(a, b) / (a.norm() * b.norm()))
         assert staged.columns["clip_cosine"] == pytest.approx(cos, abs=1e-9)
         assert staged.columns["clip_model"] == "transformers:clip"
+    with pytest.raises(ValueError, match="does not support 'image'"):  # an audio model
+        PromptConfoundsStudy(data, SimpleNamespace(device="cpu", capabilities={"sample"},
+                                                   model_id="gradtts:x"))
     assert load_clip(None) is None and load_clip("none") is None
     with pytest.raises(ValueError, match="not a transformers CLIP folder"):
         load_clip(str(metric_weights[1]))
@@ -202,7 +205,8 @@ def test_study_rejects_bad_settings():
     from dlik.data.image_sets import ShapesImageSet
     from dlik.experiments.tti_prompt_confounds import PromptConfoundsStudy
 
-    data, ad = ShapesImageSet("pacs_styles", n_items=1), SimpleNamespace(device="cpu")
+    data = ShapesImageSet("pacs_styles", n_items=1)
+    ad = SimpleNamespace(device="cpu", capabilities={"image"})
     for kw, msg in (({"sources": ["recon"]}, "sources must be"),
                     ({"recon_prompt": "other"}, "recon_prompt must be one of"),
                     ({"attributes": {"pacs_styles": ["colour"]}}, "must be among"),

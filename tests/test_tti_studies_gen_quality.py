@@ -19,7 +19,7 @@ from PIL import Image
 from dlik.analysis.tti import tti_generative_table, tti_quality_table
 from dlik.data.image_sets import ShapesImageSet
 from dlik.metrics.image import ClipScorer, frechet_distance
-from dlik.models.sdxl.image import fit, image_key, load_image
+from dlik.data.images import fit, image_key, load_image
 
 FAST = ["solver.method=euler", "solver.step_size=0.25", "progress=false", "data.n_items=2"]
 
@@ -116,7 +116,7 @@ def test_quality_jobs_stage_distinct_seeded_images():
     from dlik.experiments.tti_quality import TTIQualityStudy
 
     data = ShapesImageSet("clevr_shapes", n_items=2)
-    adapter = SimpleNamespace(image_size=(64, 64))
+    adapter = SimpleNamespace(image_size=(64, 64), capabilities={"image"}, model_id="stub")
     perts = {"additive_noise": [8, 16], "gaussian_blur": [0, 2]}
     study = TTIQualityStudy(data, adapter, perts, seed=0)
     jobs = study.jobs()

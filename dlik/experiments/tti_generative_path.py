@@ -52,7 +52,7 @@ class TTIGenerativePathStudy(StudyBase):
             raise ValueError(f"t_min must be in (0, 1) (sigma(0) = 0), got {t_min}")
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature!r}")
-        self.data, self.adapter = data, require(adapter, "sample")
+        self.data, self.adapter = data, require(require(adapter, "sample"), "image")
         self.temperature, self.seed, self.atol, self.rtol = temperature, seed, atol, rtol
         self.t_min = float(t_min)
         self.recon_encode_cfg = None if recon_encode_cfg is None else float(recon_encode_cfg)
@@ -105,7 +105,7 @@ class TTIGenerativePathStudy(StudyBase):
         return None if self.out_dir is None else Path(self.out_dir) / sub / name
 
     def _real_stage(self, it) -> tuple[dict, dict]:
-        from ..models.sdxl.image import fit, load_image
+        from ..data.images import fit, load_image
 
         def measure():
             img = fit(load_image(it.payload), self.adapter.image_size)

@@ -23,7 +23,7 @@ import torch
 from ..data.image_set_group import image_sets
 from ..engine.solve import SolverSpec
 from ..engine.transport import ode_path
-from ..models.base import Job
+from ..models.base import Job, require
 from .base import StudyBase
 
 SOURCES = ("original", "reconstruction")
@@ -54,7 +54,7 @@ class PromptConfoundsStudy(StudyBase):
                  recon_prompt: str = "own", recon_solver: Mapping[str, Any] | None = None,
                  clip_model: str | None = None) -> None:
         self.sets = image_sets(data)
-        self.adapter = adapter
+        self.adapter = require(adapter, "image")
         self.cfgs = [float(w) for w in (cfgs if cfgs is not None else [0.0, 3.0, 5.0])]
         if not self.cfgs or not all(math.isfinite(w) for w in self.cfgs):
             raise ValueError(f"cfgs must be a non-empty list of finite floats, got {cfgs}")
@@ -113,7 +113,7 @@ class PromptConfoundsStudy(StudyBase):
     def _clip_scores(self, it) -> dict[str, float]:
         """Return {prompt: CLIP cosine} for every candidate prompt of the image (cached)."""
         if it.item_id not in self._clip_cache:
-            from ..models.sdxl.image import load_image
+            from ..data.images import load_image
 
             prompts = sorted({p for _, _, p in self._candidates(it)})
             scores = self.clip.scores(load_image(it.payload), prompts)

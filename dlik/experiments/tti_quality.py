@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..data.image_perturbations import image_perturbation, perturb
-from ..models.base import Job
+from ..models.base import Job, require
 from ..seeding import stable_int
 from .base import StudyBase
 
@@ -48,11 +48,11 @@ class TTIQualityStudy(StudyBase):
     def __init__(self, data, adapter, perturbations: dict[str, list[float]],
                  seed: int = 0) -> None:
         self.perturbations = _check_levels(dict(perturbations))
-        self.data, self.adapter, self.seed = data, adapter, seed
+        self.data, self.adapter, self.seed = data, require(adapter, "image"), seed
 
     def perturbed(self, it, name: str, level: float):
         """Return the item's image fitted to the model's size and perturbed (seeded)."""
-        from ..models.sdxl.image import fit, load_image
+        from ..data.images import fit, load_image
 
         img = fit(load_image(it.payload), tuple(self.adapter.image_size))
         return perturb(img, name, level, seed=stable_int(it.item_id, name, level, self.seed))

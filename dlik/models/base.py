@@ -56,8 +56,13 @@ class Prepared:
         return (tuple(self.x0.shape), self.x0.dtype)
 
 
-CAPABILITIES = ("null_condition", "sample", "score")
+CAPABILITIES = ("image", "null_condition", "sample", "score")
 """What an adapter may declare beyond scoring (checked with `require`):
+- image: a latent image model (SDXL): `image_size` (H, W) of the images it scores;
+  `latent_of(payload, sample_id) -> (latent, original (H, W))` encodes a payload's image;
+  `decode(latent) -> PIL image`; `prompt_cond(prompt, cfg, original_hw)` is the unbatched
+  cond of a prompt (None = the null prompt) at guidance cfg. Images are read and fitted to
+  image_size with dlik.data.images.
 - null_condition: `null_condition(cond)` returns the condition of "no condition" (empty
   text / zero speaker / zero prompt embedding), shaped like cond, for pmi and CFG; a job whose
   payload has `null_condition: True` is prepared under that condition (the pmi null rows).

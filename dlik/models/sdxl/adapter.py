@@ -26,7 +26,7 @@ from ...seeding import stable_seed
 from ..base import Job, Prepared
 from ..schedules import pf_ode_drift, reverse_sde_drift
 from .conditioning import PromptEncoder, check_added_embedding, time_ids
-from .image import fit, image_key, load_image, to_tensor
+from ...data.images import fit, image_key, load_image, to_tensor
 from .loader import EMBEDDED_NAMES, files_hash, load_parts, resolve_path
 from .schedule import SDXLNoise
 
@@ -62,7 +62,7 @@ class SDXLAdapter:
     for the null prompt = zero embeddings), optional `cfg` (overrides the adapter's).
     """
 
-    capabilities: frozenset[str] = frozenset({"null_condition", "sample", "score"})
+    capabilities: frozenset[str] = frozenset({"image", "null_condition", "sample", "score"})
     columns: tuple[str, ...] = ("prompt", "null_prompt", "prompt_tokens", "cfg", "vae_mode",
                                 "image_size", "latent_bpd", "pixel_bpd")
 

@@ -1,4 +1,5 @@
-"""Images for SDXL: read, convert to RGB, resize the shorter side, centre-crop, scale to [-1, 1].
+"""Images for the image models (SDXL): read, convert to RGB, resize the shorter side, centre-crop,
+scale to [-1, 1].
 
 Conversion: any PIL mode becomes RGB with `Image.convert("RGB")`, as diffusers' load_image
 does: grayscale is replicated to three channels (16-bit grayscale, modes I;16 / I, is first
