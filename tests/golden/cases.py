@@ -74,9 +74,23 @@ def rows(tmp: Path, cases: tuple[str, ...] | None = None) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _cpu_isa() -> list[str]:
+    """Return the CPU's vector-ISA flags (avx*, amx*, fma, f16c) from /proc/cpuinfo: oneDNN
+    picks float32 kernels by them, so two "AVX512" hosts can round differently."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = next((ln.split(":", 1)[1].split() for ln in text.splitlines()
+                  if ln.startswith("flags")), [])
+    return sorted(f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c"))
+
+
 def fingerprint() -> dict:
-    """Return what bitwise equality depends on: torch version and CPU kernel capability."""
-    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability()}
+    """Return what bitwise equality depends on: torch version, CPU kernel capability and the
+    CPU's vector-ISA flags."""
+    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability(),
+            "isa": _cpu_isa()}
 
 
 def main(argv: list[str] | None = None) -> int:
