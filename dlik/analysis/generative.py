@@ -9,6 +9,14 @@ from .bootstrap import bootstrap_ci
 MEASURES = ["bpd", "logf0_rmse", "mcd_db", "wer", "asv_cosine"]
 
 
+def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows with status ok, raising when there are none."""
+    ok = df[df["status"] == "ok"]
+    if ok.empty:
+        raise ValueError("no rows with status ok")
+    return ok
+
+
 def mean_ci(values, seed: int = 0) -> tuple[float, float]:
     """Return the 95% bootstrap CI of the mean, or (nan, nan) for fewer than 2 values."""
     v = pd.Series(values).dropna()
@@ -18,9 +26,7 @@ def mean_ci(values, seed: int = 0) -> tuple[float, float]:
 def generative_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Return mean measures per (sampler, t_saved), real audio first, with the bpd CI over
     utterances (t_saved '-' for the real audio)."""
-    ok = df[df["status"] == "ok"].copy()
-    if ok.empty:
-        raise ValueError("no rows with status ok")
+    ok = ok_rows(df).copy()
     ok["t_saved"] = ["-" if pd.isna(v) or str(v) == "" else str(v) for v in ok["t_saved"]]
     ok = pd.concat([ok[ok["sampler"] == "real"], ok[ok["sampler"] != "real"]])
     return means_with_bpd_ci(ok, ["sampler", "t_saved"], MEASURES, seed)

@@ -8,18 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .generative import mean_ci
+from .generative import mean_ci, ok_rows
 from .quality import quality_table
 
 KIND_ORDER = {"real": 0, "sample": 1, "reconstruction": 2}
 NOT_COMPUTED = "not_computed"
-
-
-def _ok(df: pd.DataFrame) -> pd.DataFrame:
-    ok = df[df["status"] == "ok"]
-    if ok.empty:
-        raise ValueError("no rows with status ok")
-    return ok
 
 
 def _features(files) -> np.ndarray | None:
@@ -51,7 +44,7 @@ def _clip(group: pd.DataFrame) -> float | str:
 def tti_generative_table(df: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
     """Return (per (image_size, cfg, kind): n, mean bpd with 95% bootstrap CI over prompts,
     mean pixel_bpd, mean CLIP score, FID vs the real images; note lines)."""
-    ok = _ok(df).copy()
+    ok = ok_rows(df).copy()
     ok["image_size"] = ok["image_size"].astype(str) if "image_size" in ok else "-"
     ok["_k"] = ok["kind"].map(KIND_ORDER)
     ok = ok.sort_values(["image_size", "cfg", "_k"], kind="stable")
@@ -77,7 +70,7 @@ def tti_quality_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Return the quality table (mean bpd, mean delta vs clean with 95% CI per perturbation and
     level; clean is level 0) with the level's unit and the mean pixel_bpd."""
     t = quality_table(df, seed=seed)
-    ok = _ok(df)
+    ok = ok_rows(df)
     keys = ok.assign(level=ok["level"].fillna("-"))
     extra = keys.groupby(["perturbation", "level"], sort=False).agg(
         level_unit=("level_unit", "first"), mean_pixel_bpd=("pixel_bpd", "mean")).reset_index()
@@ -94,7 +87,7 @@ def samples_grid(df: pd.DataFrame, roots: list[Path], path: Path) -> Path | None
     return its path, or None when the CSV lists no generated image."""
     from PIL import Image
 
-    ok = _ok(df)
+    ok = ok_rows(df)
     gen = ok[ok["kind"] != "real"].dropna(subset=["image_file"])
     if gen.empty:
         return None
