@@ -3,18 +3,18 @@ integrated along the reference condition's ODE path (engine/attribution.py)."""
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from .engine import probe_seed
+from .engine import row_probe_seed
 from .engine.attribution import shared_path_attribution
 from .estimators.rank import group_by_sample
 from .models.base import Adapter, Job, Prepared, require
-from .runner import ScoreSettings
+from .runner import ScoreSettings, _stack, status_message
 
 ATTRIBUTION_COLUMNS = ("reference_condition", "dlogp_prior", "dlogp_shared", "dlogp_transported",
                        "bin_edges", "nfe", "wall_s", "status", "error")
@@ -24,11 +24,6 @@ def bin_columns(n_bins: int, transport: bool) -> list[str]:
     """Return dlogp_bin_0..K-1 (and transport_bin_0..K-1)."""
     cols = [f"dlogp_bin_{k}" for k in range(n_bins)]
     return cols + ([f"transport_bin_{k}" for k in range(n_bins)] if transport else [])
-
-
-def _stack(items: Sequence[Any], like: torch.Tensor) -> torch.Tensor:
-    return torch.stack([torch.as_tensor(v, device=like.device).expand(like.shape[1:])
-                        for v in items])
 
 
 def _error(job: Job, reference: str, exc: BaseException) -> dict[str, Any]:
@@ -53,7 +48,8 @@ def _score(adapter: Adapter, batch: list[tuple[Job, Prepared, Prepared]], refere
     def prior(ps):
         return (_stack([p.prior_mean for p in ps], x0), _stack([p.prior_std for p in ps], x0))
 
-    seeds = [probe_seed(j.sample_id, j.condition_id, settings.seed) for j, _, _ in batch]
+    seeds = [row_probe_seed(settings.solver.probes, j.sample_id, j.condition_id, settings.seed)
+             for j, _, _ in batch]
     start = time.perf_counter()
     res = shared_path_attribution(adapter.drift, x0, cond(pa), cond(pb), prior(pa), prior(pb),
                                   edges, mask=mask, solver=settings.solver, seeds=seeds,
@@ -70,6 +66,11 @@ def _score(adapter: Adapter, batch: list[tuple[Job, Prepared, Prepared]], refere
         if transport:
             row["dlogp_transported"] = float(res.total[i])
             row.update({f"transport_bin_{k}": float(v) for k, v in enumerate(res.transport[i])})
+        msg = status_message(res.status[i], settings.solver)
+        if msg:  # a stopped integration's measures are not an attribution: leave them empty
+            measures = ("dlogp_prior", "dlogp_shared", "dlogp_transported",
+                        *bin_columns(len(res.bins[i]), transport))
+            row.update({c: math.nan for c in measures if c in row}, error=msg)
         rows.append(row)
     return rows
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .engine import log_likelihood, probe_seed
+from .engine import log_likelihood, row_probe_seed
 from .engine.solve import SolverSpec
 from .models.base import Adapter, Job, Prepared, require
 from .seeding import stable_int
@@ -67,7 +67,7 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
     return stable_int(job.sample_id) % shard[1] == shard[0]
 
 
-STOPPED_MEASURES = ("logp_nats", "bpd", "prior_logp", "divergence_integral")
+STOPPED_MEASURES = ("logp_nats", "bpd", "bpd_se", "prior_logp", "divergence_integral")
 
 
 def status_message(status: str, solver: SolverSpec) -> str | None:
@@ -97,12 +97,75 @@ def _stack(items: Sequence[Any], like: torch.Tensor) -> torch.Tensor:
                         for v in items])
 
 
+def probe_cells(values: torch.Tensor) -> str:
+    """Return one row's per-probe log-densities (nats) as the CSV cell 'v1;v2;...'."""
+    return ";".join(repr(float(v)) for v in values)
+
+
+def _pilots(jobs: Sequence[Job]) -> dict[str, Job]:
+    """Return the first job of each input (Job.input_id) in study order: the pilot whose
+    adaptive steps the input's other rows replay (fixed by the study, not by shard, resume
+    or batch)."""
+    first: dict[str, Job] = {}
+    for j in jobs:
+        first.setdefault(j.input_id, j)
+    return first
+
+
 class Runner:
     """Scores jobs with an adapter through the engine and hands each row to a sink."""
 
     def __init__(self, adapter: Adapter, settings: ScoreSettings,
                  sink: Callable[[dict[str, Any]], None], progress: bool = True) -> None:
         self.adapter, self.settings, self.sink, self.progress = adapter, settings, sink, progress
+        self._pilot_jobs: dict[str, Job] = {}
+        self._grids: dict[str, torch.Tensor | None] = {}
+        self._pilot_rows: dict[tuple[str, str], dict] = {}
+
+    def _likelihood(self, batch: list[tuple[Job, Prepared]], **kw: Any):
+        """Return the engine's result for an equal-shape batch (probes seeded per row)."""
+        s = self.settings
+        preps = [p for _, p in batch]
+        x0 = torch.stack([p.x0 for p in preps])
+        mask = None
+        if any(p.mask is not None for p in preps):
+            mask = torch.stack([torch.ones_like(p.x0) if p.mask is None
+                                else p.mask.expand_as(p.x0) for p in preps])
+        cond = {k: torch.stack([p.cond[k] for p in preps]) for k in preps[0].cond}
+        seeds = [row_probe_seed(s.solver.probes, j.sample_id, j.condition_id, s.seed)
+                 for j, _ in batch]
+        return log_likelihood(
+            self.adapter.drift, x0, _stack([p.prior_mean for p in preps], x0),
+            _stack([p.prior_std for p in preps], x0), mask=mask, cond=cond or None,
+            solver=s.solver, seeds=seeds, **kw)
+
+    def _pilot_grids(self, batch: list[tuple[Job, Prepared]], start: float) -> None:
+        """Integrate, with error control, the pilot row of each input of the batch that has no
+        step sequence yet; keep its accepted steps (None when the pilot failed: that input's
+        rows then control their own steps) and, when the pilot is in the batch, its row."""
+        here = {j.key: (j, p) for j, p in batch}
+        need: dict[tuple, list[tuple[Job, Prepared]]] = {}
+        for job, _ in batch:
+            iid = job.input_id
+            if iid in self._grids:
+                continue
+            pilot = self._pilot_jobs.get(iid, job)
+            self._grids[iid] = None
+            try:
+                item = here.get(pilot.key) or (pilot, self.adapter.prepare(pilot.staged()))
+            except Exception as exc:  # noqa: BLE001 - the input falls back to own steps
+                tqdm.write(f"[dlik] pilot {pilot.key} failed ({type(exc).__name__}: {exc}); "
+                           f"rows of {iid!r} control their own steps", file=sys.stderr)
+                continue
+            need.setdefault(item[1].bucket_key, []).append(item)
+        for group in need.values():
+            res = self._likelihood(group, record_grids=True)
+            for i, ((job, _), row) in enumerate(zip(group, self._rows(group, res, start,
+                                                                      "shared"))):
+                if res.status[i] == "ok":
+                    self._grids[job.input_id] = res.grids[i]
+                if job.key in here:  # the pilot's own row is its adaptive result
+                    self._pilot_rows[job.key] = row
 
     def _error_row(self, job: Job, exc: BaseException, columns: dict | None = None) -> dict:
         msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
@@ -113,36 +176,47 @@ class Runner:
                 "condition_id": job.condition_id, "status": "error", "error": msg}
 
     def _score(self, batch: list[tuple[Job, Prepared]]) -> list[dict]:
-        """Return one row per (job, prepared) of an equal-shape batch."""
+        """Return one row per (job, prepared) of an equal-shape batch: replayed on the
+        pilots' step grids when the solver shares steps, else each row on its own steps."""
         s = self.settings
-        preps = [p for _, p in batch]
-        x0 = torch.stack([p.x0 for p in preps])
-        mask = None
-        if any(p.mask is not None for p in preps):
-            mask = torch.stack([torch.ones_like(p.x0) if p.mask is None
-                                else p.mask.expand_as(p.x0) for p in preps])
-        cond = {k: torch.stack([p.cond[k] for p in preps]) for k in preps[0].cond}
-        seeds = [probe_seed(j.sample_id, j.condition_id, s.seed) for j, _ in batch]
         start = time.perf_counter()
-        res = log_likelihood(
-            self.adapter.drift, x0, _stack([p.prior_mean for p in preps], x0),
-            _stack([p.prior_std for p in preps], x0), mask=mask, cond=cond or None,
-            solver=s.solver, seeds=seeds)
+        if not s.solver.shares_steps:
+            return self._rows(batch, self._likelihood(batch), start, s.solver.resolved_steps)
+        self._pilot_grids(batch, start)
+        rows = {j.key: self._pilot_rows.pop(j.key) for j, _ in batch if j.key in self._pilot_rows}
+        rest = [(j, p) for j, p in batch if j.key not in rows]
+        replay = [(j, p) for j, p in rest if self._grids[j.input_id] is not None]
+        own = [(j, p) for j, p in rest if self._grids[j.input_id] is None]
+        if replay:
+            res = self._likelihood(replay, grids=[self._grids[j.input_id] for j, _ in replay])
+            rows.update(zip((j.key for j, _ in replay), self._rows(replay, res, start, "shared")))
+        if own:
+            res = self._likelihood(own)
+            rows.update(zip((j.key for j, _ in own), self._rows(own, res, start, "own")))
+        wall = (time.perf_counter() - start) / len(batch)
+        return [{**rows.pop(j.key), "wall_s": wall, "batch_size": len(batch)} for j, _ in batch]
+
+    def _rows(self, batch: list[tuple[Job, Prepared]], res, start: float,
+              steps: str) -> list[dict]:
+        """Return the CSV rows of a scored batch (wall time per row since start)."""
+        s = self.settings
         wall = (time.perf_counter() - start) / len(batch)
         rows = []
         for i, (job, prep) in enumerate(batch):
             row = {
                 **job.columns, **prep.columns, "sample_id": job.sample_id,
                 "condition_id": job.condition_id, "logp_nats": float(res.logp[i]),
-                "bpd": float(res.bpd[i]), "prior_logp": float(res.prior_logp[i]),
+                "bpd": float(res.bpd[i]), "bpd_se": float(res.bpd_se[i]),
+                "logp_probes": probe_cells(res.logp_probes[i]),
+                "prior_logp": float(res.prior_logp[i]),
                 "divergence_integral": float(res.divergence_integral[i]),
                 "n_dims": int(res.n_dims[i]), "nfe": int(res.nfe[i]), "wall_s": wall,
-                "status": res.status[i], "batch_size": len(batch),
+                "status": res.status[i], "batch_size": len(batch), "steps": steps,
                 **{c: -float(res.logp[i]) / (math.log(2) * n) for c, n in prep.bpd_dims.items()}}
             msg = status_message(res.status[i], s.solver)
             if msg:  # a stopped integration's values are not a likelihood: leave them NaN
                 row.update({c: math.nan for c in (*STOPPED_MEASURES, *prep.bpd_dims)},
-                           error=msg)
+                           logp_probes="", error=msg)
             rows.append(row)
         return rows
 
@@ -164,6 +238,7 @@ class Runner:
         check_unique(jobs)
         if any(j.payload.get("null_condition") for j in jobs):
             require(self.adapter, "null_condition")
+        self._pilot_jobs = _pilots(jobs)
         mine = [j for j in jobs if in_shard(j, shard)]
         todo = [j for j in mine if j.key not in done]
         stats = RunStats(total=len(mine), skipped=len(mine) - len(todo))

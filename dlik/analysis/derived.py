@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from .paired import reference_rows, with_difference_se
+from .pmi import NULL_CONDITION_ID
 from .text_agnostic import with_own_delta
 
 
@@ -17,7 +19,20 @@ def _delta_bpd(df: pd.DataFrame) -> pd.DataFrame:
     return with_own_delta(df).drop(columns="own_bpd")
 
 
-DERIVED: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {"delta_bpd": _delta_bpd}
+def _delta_bpd_se(df: pd.DataFrame) -> pd.DataFrame:
+    # Monte-Carlo error of delta_bpd (paired over shared probes; analysis/paired.py)
+    own = reference_rows(df, df["text_variant"] == "own")
+    return with_difference_se(df, own, "delta_bpd_se")
+
+
+def _pmi_bpd_se(df: pd.DataFrame) -> pd.DataFrame:
+    # Monte-Carlo error of pmi_bpd against the sample's null row
+    null = reference_rows(df, df["condition_id"].astype(str) == NULL_CONDITION_ID)
+    return with_difference_se(df, null, "pmi_bpd_se")
+
+
+DERIVED: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "delta_bpd": _delta_bpd, "delta_bpd_se": _delta_bpd_se, "pmi_bpd_se": _pmi_bpd_se}
 
 
 def derive_columns(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from .bootstrap import bootstrap_ci
 NULL_CONDITION_ID = "null_condition"
 """condition_id of a sample's null-condition row (experiments/null_rows.py adds them); not
 "null", which pandas reads as a missing value."""
-PMI_COLUMNS = ["pmi_bits", "pmi_bpd"]
+PMI_COLUMNS = ["pmi_bits", "pmi_bpd", "pmi_bpd_se"]
 GROUP_COLUMNS = ("text_variant", "is_true_speaker", "perturbation", "hyp_index")
 
 

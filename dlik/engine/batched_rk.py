@@ -2,7 +2,10 @@
 
 Each row keeps its own time, step size and accept/reject decision, so its result is the
 one it would get alone in a batch; rows that reach the end leave the batch, and the
-vector field is only evaluated on unfinished rows. State is float64.
+vector field is only evaluated on unfinished rows. State is float64. An adaptive run can
+record each row's accepted steps (its grid), and a later run can replay given grids with
+the same tableau and no error control: conditions of one sample then share one step
+sequence, so the solver's error is common to them and cancels in their differences.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ SAFETY, IFACTOR, DFACTOR = 0.9, 10.0, 0.2
 
 @dataclass
 class IntegrationResult:
-    """End states per original row, NFE per row, and a status string per row."""
+    """End states per original row, NFE per row, a status string per row, and (when asked
+    for) each row's accepted signed steps in order, float64 (its grid: t0 + cumsum)."""
 
     y: torch.Tensor
     l: torch.Tensor | None
     nfe: torch.Tensor
     status: list[str]
+    grids: list[torch.Tensor] | None = None
 
 
 def _bcast(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -42,10 +47,30 @@ def _ratio(err, y0, y1, mask, atol, rtol, le=None, l0=None, l1=None) -> torch.Te
     sq = ((err / scale) ** 2).flatten(1)
     m = mask.flatten(1)
     r = torch.sqrt((sq * m).sum(1) / m.sum(1).clamp_min(1))
-    if le is not None:
+    if le is not None:  # l is (B,) or (B, K): one log-density per probe, each controlled
         rl = le.abs() / (atol + rtol * torch.maximum(l0.abs(), l1.abs()))
-        r = torch.maximum(r, rl)
+        r = torch.maximum(r, rl.reshape(rl.shape[0], -1).amax(1))
     return r
+
+
+def _grid_table(grids, n: int, dev) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return step sequences padded into (n, L) float64 and each row's step count (n,)."""
+    if len(grids) != n:
+        raise ValueError(f"grids must have one step sequence per row: got {len(grids)} for {n}")
+    lens = [int(g.numel()) for g in grids]
+    if min(lens) < 1:
+        raise ValueError("a replayed step sequence needs at least one step")
+    table = torch.full((n, max(lens) + 1), float("nan"), dtype=torch.float64, device=dev)
+    for i, g in enumerate(grids):
+        table[i, :lens[i]] = g.to(dev, torch.float64)
+    return table, torch.tensor(lens, device=dev)
+
+
+def _split_history(rows: list[torch.Tensor], steps: list[torch.Tensor],
+                   n: int) -> list[torch.Tensor]:
+    """Return each row's accepted signed steps in order from the per-step records."""
+    r, h = torch.cat(rows).cpu(), torch.cat(steps).cpu()
+    return [h[r == i] for i in range(n)]
 
 
 class BatchedRK:
@@ -100,8 +125,15 @@ class BatchedRK:
         return torch.minimum(100 * h0, h1).clamp(max=span)
 
     def integrate(self, func: RowFunc, t0: float, t1: float, y0: torch.Tensor,
-                  l0: torch.Tensor | None, mask: torch.Tensor) -> IntegrationResult:
-        """Return end states of every row after integrating from t0 to t1."""
+                  l0: torch.Tensor | None, mask: torch.Tensor,
+                  grids: list[torch.Tensor] | None = None,
+                  record: bool = False) -> IntegrationResult:
+        """Return end states of every row after integrating from t0 to t1.
+
+        grids: replay these accepted signed steps per row (recorded over the same interval)
+        with no error control, t advancing by each step exactly as when recorded, so a
+        replay of a row's own steps repeats its arithmetic; record: return each row's steps.
+        """
         n = y0.shape[0]
         dev = y0.device
         direction = 1.0 if t1 >= t0 else -1.0
@@ -116,30 +148,41 @@ class BatchedRK:
         steps = torch.zeros(n, dtype=torch.long, device=dev)
         if span == 0:
             return IntegrationResult(out_y, out_l, nfe, status)
+        adaptive = self.adaptive and grids is None
+        if grids is not None:
+            table, n_steps = _grid_table(grids, n, dev)
+        hist_rows: list[torch.Tensor] = []
+        hist_h: list[torch.Tensor] = []
         with_l = l0 is not None
         k1 = func(t, y, idx, with_l)
         nfe += 1
-        if self.adaptive:
+        if grids is not None:
+            h = table[:, 0].abs()
+        elif adaptive:
             h = self._initial_step(func, t, y, l, k1, m, direction, span, idx)
             nfe += 1
         else:
             h = torch.full((n,), min(self.step_size, span), dtype=torch.float64, device=dev)
         while idx.numel():
-            remaining = (t1 - t) * direction
-            h = torch.minimum(h, remaining)
-            hs = h * direction
+            if grids is not None:
+                hs = table[idx, steps]
+                h = hs.abs()
+            else:
+                remaining = (t1 - t) * direction
+                h = torch.minimum(h, remaining)
+                hs = h * direction
             ky, kl = self._stages(func, t, y, with_l, hs, idx, k1)
             nfe[idx] += len(self.tab.c) - 1
             hb = _bcast(hs, y)
             y_new = y + hb * sum(b * k for b, k in zip(self.tab.b, ky) if b != 0.0)
-            l_new = None if l is None else l + hs * sum(
+            l_new = None if l is None else l + _bcast(hs, l) * sum(
                 b * k for b, k in zip(self.tab.b, kl) if b != 0.0)
             finite = torch.isfinite(y_new.flatten(1)).all(1)
             if l_new is not None:
-                finite &= torch.isfinite(l_new)
-            if self.adaptive:
+                finite &= torch.isfinite(l_new.reshape(len(l_new), -1)).all(1)
+            if adaptive:
                 ey = hb * sum(e * k for e, k in zip(self.tab.b_err, ky) if e != 0.0)
-                el = None if l is None else hs * sum(
+                el = None if l is None else _bcast(hs, l) * sum(
                     e * k for e, k in zip(self.tab.b_err, kl) if e != 0.0)
                 ratio = _ratio(ey, y, y_new, m, self.atol, self.rtol, el, l, l_new)
                 accept = (ratio <= 1.0) & finite
@@ -156,13 +199,21 @@ class BatchedRK:
             acc_b = _bcast(accept, y)
             y = torch.where(acc_b, y_new, y)
             if l is not None:
-                l = torch.where(accept, l_new, l)
+                l = torch.where(_bcast(accept, l), l_new, l)
             t = torch.where(accept, t + hs, t)
+            if record:
+                hist_rows.append(idx[accept])
+                hist_h.append(hs[accept])
             if self.tab.fsal:
                 k1 = (torch.where(acc_b, ky[-1], k1[0]),
-                      None if l is None else torch.where(accept, kl[-1], k1[1]))
-            done = accept & (torch.abs(t - t1) <= 1e-12 * max(1.0, abs(t1)))
-            bad = ~torch.isfinite(y.flatten(1)).all(1) | (~finite & (h_next < 1e-14))
+                      None if l is None else torch.where(_bcast(accept, l), kl[-1], k1[1]))
+            if grids is not None:
+                done = accept & (steps == n_steps[idx])
+            else:
+                done = accept & (torch.abs(t - t1) <= 1e-12 * max(1.0, abs(t1)))
+            # fixed steps cannot shrink: a non-finite step is final at once
+            stuck = (h_next < 1e-14) if adaptive else torch.ones_like(finite)
+            bad = ~torch.isfinite(y.flatten(1)).all(1) | (~finite & stuck)
             over = steps >= self.max_steps
             leave = done | bad | over
             if bool(leave.any()):
@@ -183,4 +234,5 @@ class BatchedRK:
             if not self.tab.fsal and idx.numel():
                 k1 = func(t, y, idx, with_l)
                 nfe[idx] += 1
-        return IntegrationResult(out_y, out_l, nfe, status)
+        grid_out = _split_history(hist_rows, hist_h, n) if record else None
+        return IntegrationResult(out_y, out_l, nfe, status, grid_out)

@@ -55,11 +55,13 @@ def drift_and_divergence(
     probes: torch.Tensor | None,
     net_dtype: torch.dtype,
     exact_chunk: int = 256,
+    per_probe: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (f float64 like x, divergence float64 (B,)) from one forward pass.
 
     probes: (B, K, ...) Hutchinson probes (already masked or not: the mask is applied
-    here), or None for the exact trace. The divergence counts masked dims only.
+    here), or None for the exact trace. The divergence counts masked dims only. With
+    per_probe the divergence is (B, K), one estimate per probe ((B, 1) for the exact trace).
     """
     with torch.enable_grad():
         x_in = x.detach().to(net_dtype).requires_grad_(True)
@@ -67,13 +69,16 @@ def drift_and_divergence(
         if f.shape != x_in.shape:
             raise ValueError(f"drift returned shape {tuple(f.shape)}, expected {tuple(x.shape)}")
         if not f.requires_grad:  # drift independent of x: zero divergence
-            return f.detach().double(), torch.zeros(x.shape[0], dtype=torch.float64,
-                                                    device=x.device)
+            k = 1 if probes is None else probes.shape[1]
+            zero = torch.zeros(x.shape[0], k, dtype=torch.float64, device=x.device)
+            return f.detach().double(), zero if per_probe else zero[:, 0]
         maskn = mask.to(net_dtype).expand_as(x_in)
         if probes is None:
             div = _exact_trace(f, x_in, maskn, exact_chunk)
+            div = div[:, None] if per_probe else div
         else:
             eps = (probes.to(net_dtype) * maskn.unsqueeze(1)).transpose(0, 1)  # (K, B, ...)
             g = _vjp(f, x_in, eps)
-            div = (g * eps).flatten(2).double().sum(2).mean(0)
+            div = (g * eps).flatten(2).double().sum(2)  # (K, B)
+            div = div.T if per_probe else div.mean(0)
     return f.detach().double(), div.detach()

@@ -18,7 +18,9 @@ LN2 = math.log(2.0)
 
 @dataclass
 class LikelihoodResult:
-    """Per-row log-density of x0 (nats, float64), its parts, bits per dim, NFE and status."""
+    """Per-row log-density of x0 (nats, float64: the mean over probes), its parts, bits per
+    dim, NFE and status; per-probe estimates (B, K), the Monte-Carlo standard error of the
+    mean (NaN with one probe or the exact trace), and the accepted step grids when recorded."""
 
     logp: torch.Tensor
     bpd: torch.Tensor
@@ -28,6 +30,10 @@ class LikelihoodResult:
     nfe: torch.Tensor
     status: list[str]
     x1: torch.Tensor
+    logp_probes: torch.Tensor | None = None
+    logp_se: torch.Tensor | None = None
+    bpd_se: torch.Tensor | None = None
+    grids: list[torch.Tensor] | None = None
 
 
 def gaussian_logp(x: torch.Tensor, mean: torch.Tensor, std, mask: torch.Tensor) -> torch.Tensor:
@@ -37,6 +43,15 @@ def gaussian_logp(x: torch.Tensor, mean: torch.Tensor, std, mask: torch.Tensor) 
     z = (x - mean) / std
     per_dim = -0.5 * z * z - torch.log(std) - 0.5 * math.log(2 * math.pi)
     return (per_dim * mask.double()).flatten(1).sum(1)
+
+
+def mc_standard_error(per_probe: torch.Tensor) -> torch.Tensor:
+    """Return the standard error of the mean over the last axis (NaN with one estimate)."""
+    k = per_probe.shape[-1]
+    if k < 2:
+        return torch.full(per_probe.shape[:-1], float("nan"), dtype=torch.float64,
+                          device=per_probe.device)
+    return per_probe.double().std(-1, unbiased=True) / math.sqrt(k)
 
 
 def _seeds(seeds: Sequence[int] | None, n: int) -> list[int]:
@@ -62,6 +77,8 @@ def log_likelihood(
     cond: dict | None = None,
     solver: SolverSpec | None = None,
     seeds: Sequence[int] | None = None,
+    grids: Sequence[torch.Tensor] | None = None,
+    record_grids: bool = False,
     **settings: Any,
 ) -> LikelihoodResult:
     """Return log p(x0) per row: log N(x1; prior) + int_{t_start}^{t_end} div f dt.
@@ -70,7 +87,10 @@ def log_likelihood(
     row-batched tensors or None. `solver` carries every setting (method, tolerances, estimator,
     probes, time interval); keyword settings override single fields of it (or of the
     default SolverSpec). Rows are independent: each row's steps are controlled on their own
+    (or replayed from `grids`, one accepted-time grid per row as `record_grids` returns them)
     and probes come from each row's seed, so a row's value does not depend on its neighbours.
+    With K = n_probes > 1 one forward and K batched VJPs per step give K estimates; logp is
+    their mean and logp_se its Monte-Carlo standard error.
     """
     spec = replace(solver or SolverSpec(), **settings) if settings else (solver or SolverSpec())
     if x0.dim() < 2:
@@ -90,17 +110,23 @@ def log_likelihood(
             return drift_only(drift, y, t, ci, net_dtype), None
         mi = m if idx.numel() == n else m[idx]
         pi = None if probes is None else (probes if idx.numel() == n else probes[idx])
-        return drift_and_divergence(drift, y, t, ci, mi, pi, net_dtype)
+        return drift_and_divergence(drift, y, t, ci, mi, pi, net_dtype, per_probe=True)
 
     y0 = x0.detach().double()
-    l0 = torch.zeros(n, dtype=torch.float64, device=x0.device)
-    res = solve(func, spec.t_start, spec.t_end, y0, l0, m, spec)
+    k = 1 if probes is None else probes.shape[1]
+    l0 = torch.zeros(n, k, dtype=torch.float64, device=x0.device)
+    res = solve(func, spec.t_start, spec.t_end, y0, l0, m, spec,
+                grids=None if grids is None else list(grids), record=record_grids)
     mean = torch.as_tensor(prior_mean, dtype=torch.float64, device=x0.device).expand_as(y0)
     prior = gaussian_logp(res.y, mean, prior_std, m)
-    logp = prior + res.l
+    per_probe = prior[:, None] + res.l
+    div = res.l.mean(1)
+    logp = prior + div
     status = list(res.status)
     for i in range(n):
         if status[i] == "ok" and not math.isfinite(float(logp[i])):
             status[i] = "nonfinite"
-    bpd = -logp / (n_dims.double() * LN2)
-    return LikelihoodResult(logp, bpd, prior, res.l, n_dims, res.nfe, status, res.y)
+    to_bits = n_dims.double() * LN2
+    se = mc_standard_error(per_probe)
+    return LikelihoodResult(logp, -logp / to_bits, prior, div, n_dims, res.nfe, status, res.y,
+                            per_probe, se, se / to_bits, res.grids)

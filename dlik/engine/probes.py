@@ -12,8 +12,24 @@ ESTIMATORS = ("rademacher", "gaussian", "exact")
 
 
 def probe_seed(sample_id: str, condition_id: str, seed: int) -> int:
-    """Return a 63-bit seed from sha256 of (sample_id, condition_id, seed)."""
+    """Return a 63-bit seed from sha256 of (sample_id, condition_id, seed): a fresh probe per
+    row (probes=independent, the paper's protocol)."""
     return stable_seed(sample_id, condition_id, seed)
+
+
+def shared_probe_seed(sample_id: str, seed: int) -> int:
+    """Return a 63-bit seed from sha256 of (sample_id, seed): one probe set for every condition
+    of a sample (probes=shared), so the probe noise cancels in their differences."""
+    return stable_seed("shared", sample_id, seed)
+
+
+def row_probe_seed(probes: str, sample_id: str, condition_id: str, seed: int) -> int:
+    """Return the probe seed of one row under probes=shared|independent."""
+    if probes == "shared":
+        return shared_probe_seed(sample_id, seed)
+    if probes == "independent":
+        return probe_seed(sample_id, condition_id, seed)
+    raise ValueError(f"probes must be one of ['shared', 'independent'], got {probes!r}")
 
 
 def check_estimator(estimator: str) -> None:

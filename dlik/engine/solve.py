@@ -17,6 +17,8 @@ from .probes import check_estimator
 from .tableaus import TABLEAUS
 
 INTEGRATORS = ("auto", "batched", "torchdiffeq")
+PROBE_SHARING = ("shared", "independent")
+STEP_SHARING = ("shared", "own")
 METHODS = tuple(sorted(set(TABLEAUS) | set(TORCHDIFFEQ_SOLVERS)))
 
 
@@ -55,6 +57,13 @@ class SolverSpec:
     n_probes: int = 1
     t_start: float = 1e-5
     t_end: float = 1.0
+    probes: str = "shared"
+    """shared: every condition of a sample uses the same probes (seeded by sample and seed), so
+    probe noise cancels in differences; independent: a fresh probe per row (the paper's)."""
+    steps: str = "shared"
+    """shared: an adaptive method picks its steps once per sample input (on its first
+    condition) and every condition replays them; own: each row controls its own steps.
+    torchdiffeq's adaptive methods cannot replay steps: they resolve to own (the CSV says)."""
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> SolverSpec:
@@ -82,7 +91,8 @@ class SolverSpec:
                 "atol": self.atol, "rtol": self.rtol, "step_size": self.step_size,
                 "max_steps": self.max_steps, "time_change": self.time_change,
                 "estimator": self.estimator, "n_probes": self.n_probes,
-                "t_start": self.t_start, "t_end": self.t_end}
+                "t_start": self.t_start, "t_end": self.t_end, "probes": self.probes,
+                "steps": self.resolved_steps}
 
     def __post_init__(self) -> None:
         check_estimator(self.estimator)
@@ -101,6 +111,10 @@ class SolverSpec:
         if self.integrator == "batched" and self.method not in TABLEAUS:
             raise ValueError(f"integrator 'batched' supports methods {sorted(TABLEAUS)}, got "
                              f"{self.method!r}; use integrator=torchdiffeq")
+        if self.probes not in PROBE_SHARING:
+            raise ValueError(f"probes must be one of {list(PROBE_SHARING)}, got {self.probes!r}")
+        if self.steps not in STEP_SHARING:
+            raise ValueError(f"steps must be one of {list(STEP_SHARING)}, got {self.steps!r}")
         if self.time_change not in TIME_CHANGES:
             raise ValueError(f"time_change must be one of {list(TIME_CHANGES)}, "
                              f"got {self.time_change!r}")
@@ -112,6 +126,29 @@ class SolverSpec:
                 and not issubclass(TORCHDIFFEQ_SOLVERS[self.method], FixedGridODESolver)):
             raise ValueError(f"torchdiffeq's {self.method!r} ignores step_size; use "
                              "integrator=batched for fixed steps of an embedded pair")
+
+    @property
+    def adaptive(self) -> bool:
+        """Return True when the steps are chosen by error control (no fixed step_size)."""
+        if self.step_size is not None:
+            return False
+        if self.resolved_integrator == "batched":
+            return TABLEAUS[self.method].adaptive
+        return not issubclass(TORCHDIFFEQ_SOLVERS[self.method], FixedGridODESolver)
+
+    @property
+    def shares_steps(self) -> bool:
+        """Return True when conditions of a sample replay one step sequence (a pilot's): an
+        adaptive batched method with steps=shared (fixed steps are shared by construction)."""
+        return self.steps == "shared" and self.adaptive and self.resolved_integrator == "batched"
+
+    @property
+    def resolved_steps(self) -> str:
+        """Return 'shared' or 'own' as run: steps=shared on torchdiffeq's adaptive methods is
+        'own' (each row controls its steps); fixed steps are shared by construction."""
+        if self.steps == "own" or not self.adaptive:
+            return self.steps
+        return "shared" if self.shares_steps else "own"
 
     @property
     def resolved_integrator(self) -> str:
@@ -128,7 +165,8 @@ def _changed(func: RowFunc, tc: TimeChange) -> RowFunc:
     def g(s, y, idx, need_dl):
         dy, dl = func(tc.to_t(s), y, idx, need_dl)
         k = tc.dt_ds(s)
-        return dy * k.view(-1, *([1] * (dy.dim() - 1))), None if dl is None else dl * k
+        return (dy * k.view(-1, *([1] * (dy.dim() - 1))),
+                None if dl is None else dl * k.view(-1, *([1] * (dl.dim() - 1))))
     return g
 
 
@@ -177,8 +215,12 @@ def _torchdiffeq_rows(func: RowFunc, s0, s1, y0, l0, spec: SolverSpec,
 
 
 def solve(func: RowFunc, t0: float, t1: float, y0: torch.Tensor, l0: torch.Tensor | None,
-          mask: torch.Tensor, spec: SolverSpec) -> IntegrationResult:
-    """Return the state at t1 of every row, integrating func from t0 under spec."""
+          mask: torch.Tensor, spec: SolverSpec, grids: list[torch.Tensor] | None = None,
+          record: bool = False) -> IntegrationResult:
+    """Return the state at t1 of every row, integrating func from t0 under spec.
+
+    grids replays given step sequences (in the solver's time variable, as recorded) and
+    record returns each row's accepted times; both need the batched integrator."""
     tc = TIME_CHANGES[spec.time_change]
     if tc.positive_t and min(t0, t1) <= 0:
         raise ValueError(f"time_change {spec.time_change!r} needs times > 0, got t0={t0}, "
@@ -186,6 +228,9 @@ def solve(func: RowFunc, t0: float, t1: float, y0: torch.Tensor, l0: torch.Tenso
     g = func if spec.time_change == "none" else _changed(func, tc)
     s0, s1 = tc.to_s(t0), tc.to_s(t1)
     if spec.resolved_integrator == "torchdiffeq":
+        if grids is not None or record:
+            raise ValueError("replaying or recording step grids needs integrator=batched, got "
+                             f"torchdiffeq ({spec.method!r})")
         return _torchdiffeq(g, s0, s1, y0, l0, spec)
     rk = BatchedRK(TABLEAUS[spec.method], spec.atol, spec.rtol, spec.step_size, spec.max_steps)
-    return rk.integrate(g, s0, s1, y0, l0, mask)
+    return rk.integrate(g, s0, s1, y0, l0, mask, grids=grids, record=record)

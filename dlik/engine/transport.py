@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -20,10 +20,41 @@ def _row_func(drift: Drift, cond: dict | None, net_dtype: torch.dtype, n: int):
     return func
 
 
+@dataclass
+class PathResult:
+    """x at each time of a path (a list of batched tensors) and each row's status ('ok',
+    'nonfinite' or 'max_steps': where it first stopped). Indexing the states checks that
+    every row finished, so a stopped path is never used as if it had."""
+
+    states: list[torch.Tensor]
+    status: list[str]
+
+    def check(self) -> None:
+        """Raise naming the rows whose integration stopped before the path's end."""
+        bad = {i: s for i, s in enumerate(self.status) if s != "ok"}
+        if bad:
+            raise RuntimeError(
+                f"the probability-flow ODE path stopped for rows {bad} (nonfinite: the state "
+                "became NaN/inf; max_steps: raise solver.max_steps or loosen atol/rtol); "
+                "its end is not a finished sample")
+
+    def __getitem__(self, i):
+        self.check()
+        return self.states[i]
+
+    def __iter__(self):
+        self.check()
+        return iter(self.states)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
 def ode_path(drift: Drift, x: torch.Tensor, times: Sequence[float], cond: dict | None = None,
              mask: torch.Tensor | None = None, solver: SolverSpec | None = None,
-             **settings: Any) -> list[torch.Tensor]:
-    """Return x at each of times, integrating the probability-flow ODE from times[0].
+             **settings: Any) -> PathResult:
+    """Return x at each of times and each row's status, integrating the probability-flow ODE
+    from times[0] (indexing the result raises if a row stopped).
 
     Forward (increasing times) encodes data to noise; reverse (decreasing) samples/decodes.
     Each row is controlled on its own (batched integrator); no divergence is computed.
@@ -37,12 +68,14 @@ def ode_path(drift: Drift, x: torch.Tensor, times: Sequence[float], cond: dict |
     m = torch.ones_like(x) if mask is None else mask.expand_as(x).to(x.dtype)
     func = _row_func(drift, cond, x.dtype, n)
     out = [x.detach().clone()]
+    status = ["ok"] * n
     y = x.detach().double()
     for t0, t1 in zip(times[:-1], times[1:]):
         res = solve(func, float(t0), float(t1), y, None, m, spec)
+        status = [s if s != "ok" else r for s, r in zip(status, res.status)]
         y = res.y
         out.append(y.to(x.dtype))
-    return out
+    return PathResult(out, status)
 
 
 def sde_path(reverse_drift: Drift, diffusion, x: torch.Tensor, times: Sequence[float],

@@ -97,5 +97,5 @@ class DomainAdaptationStudy(StudyBase):
                 cols = {**base, "solver_pair": pair, "forward_solver": fwd,
                         "reverse_solver": rev}
                 jobs.append(Job(it.item_id, pair, cols, {"text": it.payload["text"]},
-                                stage=lambda it=it, p=pair: self._stage(it, p)))
+                                stage=lambda it=it, p=pair: self._stage(it, p), input=pair))
         return jobs

@@ -95,5 +95,6 @@ class GenerativePathStudy(StudyBase):
                 for i, t in enumerate(self.times):
                     jobs.append(Job(it.item_id, f"{sampler}@t={t:.2f}",
                                     {**base, "sampler": sampler, "t_saved": t}, payload,
-                                    stage=lambda it=it, s=sampler, i=i: self._path_stage(it, s, i)))
+                                    stage=lambda it=it, s=sampler, i=i: self._path_stage(it, s, i),
+                                    input=f"{sampler}@t={t:.2f}"))
         return jobs

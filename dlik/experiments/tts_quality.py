@@ -62,5 +62,6 @@ class QualityStudy(StudyBase):
                             picks if name == "babble" else ())
                     jobs.append(Job(uid, f"{name}@{level}",
                                     {"perturbation": name, "level": level,
-                                     "level_unit": UNITS[name], "speaker": spk}, payload))
+                                     "level_unit": UNITS[name], "speaker": spk}, payload,
+                                    input=f"{name}@{level}"))
         return jobs

@@ -24,7 +24,7 @@ class TextAgnosticStudy(StudyBase):
 
     key_columns = ["text_variant", "text", "speaker"]
     extra_columns: list[str] = []
-    derived_columns = ["delta_bpd"]
+    derived_columns = ["delta_bpd", "delta_bpd_se"]
 
     def __init__(self, data, variants: list[str] | None = None, seed: int = 0,
                  multi_speaker: bool = False, null_condition: bool = False) -> None:

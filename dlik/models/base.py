@@ -21,6 +21,15 @@ class Job:
     """Deferred heavy work (synthesis, vocoding, ASR): the runner calls it only for jobs that
     survive the resume/shard filter, just before `prepare`; it returns (payload, columns)
     merged over the job's own. Listing jobs stays cheap."""
+    input: str | None = None
+    """Which input of the sample this row scores, when a sample has several (an image and its
+    reconstruction, a clean and a noisy wave): rows of one input replay one step sequence.
+    None: the sample has one input (its conditions differ, its x0 does not)."""
+
+    @property
+    def input_id(self) -> str:
+        """Return the step-sharing group of the row: (sample_id, input) or the sample_id."""
+        return str(self.sample_id) if self.input is None else f"{self.sample_id}/{self.input}"
 
     def staged(self) -> Job:
         """Return the job with its deferred stage run and merged in (itself when it has none)."""
@@ -28,7 +37,7 @@ class Job:
             return self
         payload, columns = self.stage()
         return Job(self.sample_id, self.condition_id, {**self.columns, **columns},
-                   {**self.payload, **payload})
+                   {**self.payload, **payload}, input=self.input)
 
     @property
     def key(self) -> tuple[str, str]:

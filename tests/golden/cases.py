@@ -61,16 +61,21 @@ def rows(tmp: Path, cases: tuple[str, ...] | None = None) -> pd.DataFrame:
 
     gauss = GaussianAdapter(dim=16)
     gjobs = [Job(f"g{i}", "c") for i in range(12)]
-    run("gaussian_dopri5_1e-5", gauss, gjobs, SolverSpec("dopri5", 1e-5, 1e-5, "batched"), 8)
-    run("gaussian_rk4_h0.05", gauss, gjobs[:4], SolverSpec("rk4", step_size=0.05), 4)
+    run("gaussian_dopri5_1e-5", gauss, gjobs,
+        SolverSpec("dopri5", 1e-5, 1e-5, "batched", probes="independent"), 8)
+    # pinned cases keep the probes they were recorded with: one per row (probes=independent)
+    run("gaussian_rk4_h0.05", gauss, gjobs[:4],
+        SolverSpec("rk4", step_size=0.05, probes="independent"), 4)
 
     tts = GradTTSAdapter(checkpoint="embedded:ljspeech")
     waves = _waves(tmp)
     texts = ["the quick brown fox", "", "a completely different sentence here"]
     tjobs = [Job(f"w{k}", f"text{i}", payload={"audio_path": str(w), "text": tx})
              for k, w in enumerate(waves) for i, tx in enumerate(texts)]
-    run("gradtts_dopri5_1e-3", tts, tjobs, SolverSpec("dopri5", 1e-3, 1e-3, "batched"), 3)
-    run("gradtts_paper", tts, tjobs[:2], SolverSpec("dopri5", 1e-5, 1e-5, "torchdiffeq"), 1)
+    run("gradtts_dopri5_1e-3", tts, tjobs,
+        SolverSpec("dopri5", 1e-3, 1e-3, "batched", probes="independent", steps="own"), 3)
+    run("gradtts_paper", tts, tjobs[:2], SolverSpec("dopri5", 1e-5, 1e-5, "torchdiffeq",
+                                                    probes="independent", steps="own"), 1)
     return pd.DataFrame(out)
 
 
