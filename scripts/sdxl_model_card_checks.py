@@ -252,7 +252,9 @@ def bpd_check(folder: Path, args) -> dict:
         ids = sorted({r["sample_id"] for r in rows})
         conds = list(dict.fromkeys(r["condition_id"] for r in rows))
         res = {c: {"latent_bpd": float(np.mean([by[(i, c)]["bpd"] for i in ids])),
-                   "pixel_bpd": float(np.mean([by[(i, c)]["pixel_bpd"] for i in ids]))}
+                   # checks.json keeps the key pixel_bpd; the row column was renamed
+                   "pixel_bpd": float(np.mean([by[(i, c)]["latent_bits_per_pixel_dim"]
+                                               for i in ids]))}
                for c in conds}
         for c in conds:
             if c != "true":
@@ -279,7 +281,7 @@ def _bpd_lines(c: dict) -> list[str]:
     lines = [
         f"The first {b['per_set']} test images of each set (every colour x shape, every style "
         f"x class once), scored by dlik's engine (`SDXLAdapter` + `Runner`, {b['solver']}, "
-        "one Rademacher probe, unguided cfg 0, VAE posterior mean) under: `true` = its own "
+        "one Rademacher probe, no guidance, VAE posterior mean) under: `true` = its own "
         "caption; `swap_<attr>` = that attribute changed to a seeded other value; `random` = "
         "a seeded random other caption of the set; `null` = zero prompt embeddings and zero "
         "pooled vector (the 10%-dropout condition). Latent bpd is over the 4x8x8 = 256 latent "

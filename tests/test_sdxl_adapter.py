@@ -1,5 +1,6 @@
 """SDXL adapter on a tiny random-weight SDXL folder: loader errors, schedule vs diffusers,
-drift and CFG vs diffusers' formula, batching invariance, image conversion."""
+drift and guidance_scale vs diffusers' own formula and decision, batching invariance, image
+conversion, the trained time range."""
 
 from __future__ import annotations
 
@@ -97,7 +98,10 @@ def test_v_prediction_converts_to_diffusers_epsilon():
     assert torch.allclose(got, eps, atol=1e-5)
 
 
-def test_drift_and_cfg_match_diffusers(folder, adapter):
+def test_drift_and_guidance_scale_match_diffusers(folder, adapter):
+    """guidance_scale s is diffusers' own: the pipeline guides only when s > 1
+    (do_classifier_free_guidance), with eps_u + s (eps_c - eps_u); s = 0 and 1 are the plain
+    conditional model, and the null prompt is the unconditional one."""
     from diffusers import StableDiffusionXLPipeline
 
     pipe = StableDiffusionXLPipeline.from_pretrained(folder, local_files_only=True)
@@ -109,36 +113,60 @@ def test_drift_and_cfg_match_diffusers(folder, adapter):
     x, cond = _batch([prep, prep])
     x = x + 0.5 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
     t = torch.tensor([0.3, 0.8], dtype=torch.float64)
-    f0 = adapter.drift(x, t, cond)
-    assert f0.shape == x.shape and f0.dtype == x.dtype
-    w = 2.5
     ids = cond["time_ids"]
-    pooled_uc = torch.cat([neg_pooled] * 2 + [pooled] * 2)
     with torch.no_grad():
         tau = t.float() * 1000 - 1
         out = pipe.unet(torch.cat([x, x]), torch.cat([tau, tau]),
                         encoder_hidden_states=torch.cat([neg, neg, pe, pe]),
-                        added_cond_kwargs={"text_embeds": pooled_uc,
+                        added_cond_kwargs={"text_embeds": torch.cat([neg_pooled] * 2
+                                                                    + [pooled] * 2),
                                            "time_ids": torch.cat([ids, ids])}).sample
-        e_u, e_c = out.chunk(2)
-        guided = e_u + (1 + w) * (e_c - e_u)  # diffusers' guidance_scale = 1 + w
-        beta, _, sigma = adapter.noise.coefficients(t)
-        b, s = beta.float().view(-1, 1, 1, 1), sigma.float().view(-1, 1, 1, 1)
-        ref_c = -0.5 * b * (x - e_c / s)
-        ref_u = -0.5 * b * (x - e_u / s)
-        ref_g = -0.5 * b * (x - guided / s)
-    assert torch.allclose(f0, ref_c, rtol=1e-4, atol=1e-5)
-    cond0 = {**cond, "cfg": torch.zeros(2)}
-    assert torch.equal(adapter.drift(x, t, cond0), f0)  # w = 0: the conditional model exactly
-    fu = adapter.drift(x, t, {**cond, "cfg": torch.full((2,), -1.0)})
-    assert torch.allclose(fu, ref_u, rtol=1e-4, atol=1e-5)
-    assert torch.allclose(fu, adapter.drift(x, t, adapter.null_condition(cond)), atol=1e-5)
-    fg = adapter.drift(x, t, {**cond, "cfg": torch.tensor([w, 0.0])})
-    assert torch.allclose(fg[0], ref_g[0], rtol=1e-4, atol=1e-5)
+    e_u, e_c = out.chunk(2)
+    beta, _, sigma = adapter.noise.coefficients(t)
+    b, sg = beta.float().view(-1, 1, 1, 1), sigma.float().view(-1, 1, 1, 1)
+
+    def reference(s: float) -> torch.Tensor:
+        pipe._guidance_scale = s  # the pipeline's own decision to guide
+        eps = e_c
+        if pipe.do_classifier_free_guidance:
+            eps = e_u + s * (e_c - e_u)  # the pipeline's formula (noise_pred_uncond + ...)
+        return -0.5 * b * (x - eps / sg)
+
+    f0 = adapter.drift(x, t, cond)
+    assert f0.shape == x.shape and f0.dtype == x.dtype
+    for s in (0.0, 1.0, 3.0):
+        got = adapter.drift(x, t, {**cond, "guidance_scale": torch.full((2,), s)})
+        assert torch.allclose(got, reference(s), rtol=1e-4, atol=1e-5), s
+    assert torch.equal(adapter.drift(x, t, {**cond, "guidance_scale": torch.zeros(2)}), f0)
+    assert torch.equal(adapter.drift(x, t, {**cond, "guidance_scale": torch.ones(2)}), f0)
+    assert not torch.allclose(reference(3.0), reference(0.0), atol=1e-3)  # guidance matters
+    fu = adapter.drift(x, t, adapter.null_condition(cond))
+    assert torch.allclose(fu, -0.5 * b * (x - e_u / sg), rtol=1e-4, atol=1e-5)
+    fg = adapter.drift(x, t, {**cond, "guidance_scale": torch.tensor([3.0, 0.0])})
+    assert torch.allclose(fg[0], reference(3.0)[0], rtol=1e-4, atol=1e-5)
     # the unguided row of a mixed batch: float32 rounding of another UNet batch shape only
     # (3e-6 at |f| ~ 7 here); a guidance leak between rows would be of order 1
     assert torch.allclose(fg[1], f0[1], rtol=1e-6, atol=1e-5)
     assert torch.allclose(adapter.drift(x, t.float(), cond), f0, atol=1e-6)
+    for bad in (-1.0, float("nan"), "x"):
+        with pytest.raises(ValueError, match="guidance_scale must be a finite float >= 0"):
+            adapter.prepare(Job("img", "p", payload={"image": _image(), "prompt": "a",
+                                                     "guidance_scale": bad}))
+
+
+def test_t_start_below_the_trained_range_is_refused(folder, adapter):
+    """t_min is timestep 0 (t = 1/N); an earlier t_start is refused, naming the value and the
+    fix, unless the model allows the extrapolated interval."""
+    assert adapter.t_min == pytest.approx(1e-3, rel=1e-12)
+    t_min = torch.tensor([adapter.t_min], dtype=torch.float64)
+    assert float(adapter.noise.coefficients(t_min)[2]) == pytest.approx(math.sqrt(0.00085),
+                                                                        rel=1e-6)  # sqrt(beta_0)
+    assert float(adapter.noise.timestep(t_min)) == 0.0
+    assert adapter.check_t_start(1e-3) == 1e-3 and adapter.check_t_start(0.5) == 0.5
+    with pytest.raises(ValueError, match=r"solver.t_start=1e-05 is below the first trained "
+                       r"timestep.*t = 1/N = 0.001.*allow_t_below_trained=true"):
+        adapter.check_t_start(1e-5)
+    assert SDXLAdapter(str(folder), allow_t_below_trained=True).check_t_start(1e-5) == 1e-5
 
 
 def _runner_rows(adapter, jobs, batch_size):
@@ -149,14 +177,15 @@ def _runner_rows(adapter, jobs, batch_size):
     return {r["condition_id"]: r for r in rows}
 
 
-PROMPTS = [("a red cube", 0.0), ("a blue ball", 0.0), ("a red cube", 2.0), (None, 0.0)]
+PROMPTS = [("a red cube", 0.0), ("a blue ball", 0.0), ("a red cube", 3.0), (None, 0.0)]
 
 
 def test_prompt_batch_equals_one_at_a_time(folder):
-    """Rows never leak into each other (float64 UNet: exact to 1e-12 bpd, mixed cfg/null)."""
+    """Rows never leak into each other (float64 UNet: exact to 1e-12 bpd, mixed guidance /
+    null)."""
     ad = SDXLAdapter(str(folder), dtype="float64")
-    jobs = [Job("img0", f"c{i}", payload={"image": _image(), "prompt": p, "cfg": w})
-            for i, (p, w) in enumerate(PROMPTS)]
+    jobs = [Job("img0", f"c{i}", payload={"image": _image(), "prompt": p, "guidance_scale": s})
+            for i, (p, s) in enumerate(PROMPTS)]
     one, many = _runner_rows(ad, jobs, 1), _runner_rows(ad, jobs, len(jobs))
     assert {r["batch_size"] for r in many.values()} == {len(jobs)}
     c, h, w = ad.latent_shape
@@ -164,16 +193,19 @@ def test_prompt_batch_equals_one_at_a_time(folder):
         assert r["status"] == "ok", r.get("error")
         assert abs(r["bpd"] - one[cid]["bpd"]) <= 1e-6
         assert r["latent_bpd"] == pytest.approx(r["bpd"], rel=1e-12)
-        assert r["pixel_bpd"] == pytest.approx(r["bpd"] * c * h * w / (3 * SIZE * SIZE))
-    assert many["c3"]["null_prompt"] and many["c2"]["cfg"] == 2.0
+        assert r["latent_bits_per_pixel_dim"] == pytest.approx(
+            r["bpd"] * c * h * w / (3 * SIZE * SIZE))
+        assert r["vae_scaling_factor"] == ad.vae.config.scaling_factor
+        assert r["vae_shift_factor"] is None  # SDXL's VAE has no shift
+    assert many["c3"]["null_prompt"] and many["c2"]["guidance_scale"] == 3.0
     assert many["c0"]["bpd"] != many["c1"]["bpd"] != many["c2"]["bpd"]
 
 
 def test_float32_batch_differs_only_by_rounding(adapter):
     """float32: batch-size-dependent GEMM rounding (UNet eps ~1e-6 relative) is all that moves;
     the random-weight model's divergence integrals are ~1e3-1e4 nats, so bound relatively."""
-    jobs = [Job("img0", f"c{i}", payload={"image": _image(), "prompt": p, "cfg": w})
-            for i, (p, w) in enumerate(PROMPTS[:3])]
+    jobs = [Job("img0", f"c{i}", payload={"image": _image(), "prompt": p, "guidance_scale": s})
+            for i, (p, s) in enumerate(PROMPTS[:3])]
     one, many = _runner_rows(adapter, jobs, 1), _runner_rows(adapter, jobs, len(jobs))
     for cid, r in many.items():
         scale = abs(one[cid]["divergence_integral"]) + abs(one[cid]["prior_logp"])
@@ -263,13 +295,13 @@ def test_settings_refused_and_capabilities(folder, adapter):
     assert adapter.capabilities <= set(CAPABILITIES)
     require(adapter, "null_condition")
     require(adapter, "sample")
-    job = Job("s", "c", payload={"prompt": "a red cube", "cfg": 1.0})
+    job = Job("s", "c", payload={"prompt": "a red cube", "guidance_scale": 3.0})
     start = adapter.sample_prior(job, torch.Generator().manual_seed(0), temperature=2.0)
     assert start.x0.shape == adapter.latent_shape
     again = adapter.sample_prior(job, torch.Generator().manual_seed(0))
     torch.testing.assert_close(start.x0 * 2.0, again.x0)
     x1, cond = start.x0[None], {k: v[None] for k, v in start.cond.items()}
-    assert float(cond["cfg"][0]) == 1.0
+    assert float(cond["guidance_scale"][0]) == 3.0
     # payload_of -> prepare scores exactly the given latent under the same prompt and cfg
     again = adapter.prepare(Job("s", "c", payload=adapter.payload_of(start.x0, start)))
     torch.testing.assert_close(again.x0, start.x0)
@@ -316,18 +348,19 @@ def test_file_sha256_reads_once_or_takes_the_blob_name(tmp_path, monkeypatch):
 
 
 def test_null_rows_and_elbo_ranker_on_sdxl(adapter):
-    """payload null_condition=True is the zero-embedding prompt at cfg 0 (the pmi null rows);
+    """payload null_condition=True is the zero-embedding prompt, unguided (the pmi null rows);
     the 'score' capability's schedule is the ODE's, so the ELBO ranker runs on SDXL."""
     from dlik.estimators.elbo import ElboSpec
     from dlik.estimators.rank import elbo_rows
 
     img = _image(3)
     null = adapter.prepare(Job("s", "n", payload={"image": img, "prompt": "a red cube",
-                                                  "cfg": 3.0, "null_condition": True}))
+                                                  "guidance_scale": 3.0,
+                                                  "null_condition": True}))
     none = adapter.prepare(Job("s", "n", payload={"image": img, "prompt": None}))
     for k in none.cond:
         assert torch.equal(null.cond[k], none.cond[k]), k
-    assert null.columns["cfg"] == 0.0 and null.columns["null_prompt"]
+    assert null.columns["guidance_scale"] == 0.0 and null.columns["null_prompt"]
     require(adapter, "score")
     t = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
     _, sqrt_abar, sigma = adapter.noise.coefficients(t)

@@ -34,7 +34,7 @@ IMAGES = {
 
 def _hand_rows() -> pd.DataFrame:
     rows = []
-    base = {"image_set": "clevr_shapes", "cfg": 0.0, "status": "ok"}
+    base = {"image_set": "clevr_shapes", "guidance_scale": 0.0, "status": "ok"}
     for sid, (true, logps, clips) in IMAGES.items():
         for c, lp, cl in zip(COLOURS, logps, clips):
             for source in ("original", "reconstruction"):
@@ -122,7 +122,8 @@ def test_table_cli_puts_paper_numbers_beside_matching_candidate_counts(tmp_path,
     capsys.readouterr()
     assert tables_main(["prompt_confounds", "-i", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "paper_accuracy" in out and "confusion likelihood clevr_shapes colour, cfg=0" in out
+    assert "paper_accuracy" in out
+    assert "confusion likelihood clevr_shapes colour, guidance_scale=0" in out
     assert "not_computed: no local CLIP (study.clip_model=null)" in out
 
 
@@ -130,19 +131,21 @@ def test_study_end_to_end_on_two_images(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "dlik.cli", "run", "experiment=tti_prompt_confounds",
          "solver.method=euler", "solver.step_size=0.25", "study.recon_solver.method=euler",
-         "study.recon_solver.step_size=0.25", "study.cfgs=[0,3]", "progress=false",
+         "study.recon_solver.step_size=0.25", "study.guidance_scales=[0,3]", "progress=false",
          "data.sets.clevr_shapes.n_items=1", "data.sets.pacs_styles.n_items=1",
          "study.attributes={clevr_shapes:[shape]}", f"paths.output_root={tmp_path}",
          "run_name=t"], capture_output=True, text=True, timeout=600,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     df = pd.read_csv(tmp_path / "tti_prompt_confounds" / "t" / "results.csv")
-    # clevr (shape only): 3 candidates; pacs: 4 styles + 6 classes; x 2 cfgs x 2 sources
+    # clevr (shape only): 3 candidates; pacs: 4 styles + 6 classes; x 2 scales x 2 sources
     assert len(df) == (3 + 10) * 2 * 2 and (df["status"] == "ok").all()
     assert set(df["attribute"]) == {"shape", "style", "class"}
     assert (df["n_dims"] == 4 * 8 * 8).all() and (df["nfe"] == 4).all()
-    assert (df.groupby(["sample_id", "attribute", "cfg", "source"])["is_true_prompt"].sum()
-            == 1).all()
+    assert (df.groupby(["sample_id", "attribute", "guidance_scale", "source"])[
+        "is_true_prompt"].sum() == 1).all()
+    # the likelihood and the reconstruction paths start in the trained range (t = 1/N)
+    assert (df["t_start"] == 1e-3).all() and set(df["guidance_scale"]) == {0.0, 3.0}
     pacs = df[(df["image_set"] == "pacs_styles") & (df["attribute"] == "class")]
     assert set(pacs["prompt"]) == {f"a photo of a {c}" for c in
                                    ["house", "tree", "car", "fish", "star", "flower"]}
@@ -150,7 +153,8 @@ def test_study_end_to_end_on_two_images(tmp_path):
     assert rec["recon_rmse"].notna().all() and (rec["recon_rmse"] > 0).all()
     assert df.loc[df["source"] == "original", "recon_rmse"].isna().all()
     # the reconstruction differs from the original latent, so its rows score differently
-    pair = df.set_index(["sample_id", "attribute", "candidate_label", "cfg", "source"])["bpd"]
+    pair = df.set_index(["sample_id", "attribute", "candidate_label", "guidance_scale",
+                         "source"])["bpd"]
     assert (pair.xs("original", level="source") != pair.xs("reconstruction", level="source")
             ).all()
     assert (df["clip_model"] == "none").all() and df["clip_cosine"].isna().all()
@@ -177,8 +181,9 @@ def test_clip_baseline_scores_every_candidate_of_an_original(metric_weights):
 
     clip_dir = metric_weights[0]
     data = ImageSetGroup({"clevr_shapes": ShapesImageSet("clevr_shapes", n_items=1)})
-    ad = SimpleNamespace(device=torch.device("cpu"), capabilities={"image"})
-    study = PromptConfoundsStudy(data, ad, cfgs=[0], sources=["original"], clip_model=clip_dir)
+    ad = _fake_image_adapter(device=torch.device("cpu"))
+    study = PromptConfoundsStudy(data, ad, guidance_scales=[0], sources=["original"],
+                                 clip_model=clip_dir)
     jobs = study.jobs()
     assert len(jobs) == 8 + 3 and study.clip_model == "transformers:clip"
     scorer = ClipScorer(clip_dir)
@@ -200,20 +205,35 @@ def test_clip_baseline_scores_every_candidate_of_an_original(metric_weights):
 
 
 def test_study_rejects_bad_settings():
-    from types import SimpleNamespace
-
     from dlik.data.image_sets import ShapesImageSet
     from dlik.experiments.tti_prompt_confounds import PromptConfoundsStudy
 
     data = ShapesImageSet("pacs_styles", n_items=1)
-    ad = SimpleNamespace(device="cpu", capabilities={"image"})
+    ad = _fake_image_adapter()
     for kw, msg in (({"sources": ["recon"]}, "sources must be"),
                     ({"recon_prompt": "other"}, "recon_prompt must be one of"),
                     ({"attributes": {"pacs_styles": ["colour"]}}, "must be among"),
                     ({"attributes": {"clevr_shapes": ["colour"]}}, "names sets"),
-                    ({"cfgs": [float("nan")]}, "finite"),
+                    ({"guidance_scales": [float("nan")]}, "finite float >= 0"),
+                    ({"guidance_scales": [-1]}, "finite float >= 0"),
+                    ({"guidance_scales": [3, 3]}, "distinct"),
+                    ({"t_start": 1e-5}, "below the first trained timestep"),
+                    ({"recon_solver": {"t_start": 1e-5}}, "below the first trained timestep"),
                     ({"recon_solver": {"method": "rk45x"}}, "method must be one of")):
         with pytest.raises(ValueError, match=msg):
             PromptConfoundsStudy(data, ad, **kw)
-    # one set alone (data=pacs_styles) works: 4 styles + 6 classes per (source, cfg)
-    assert len(PromptConfoundsStudy(data, ad, cfgs=[0]).jobs()) == 2 * 10
+    # one set alone (data=pacs_styles) works: 4 styles + 6 classes per (source, scale)
+    assert len(PromptConfoundsStudy(data, ad, guidance_scales=[0]).jobs()) == 2 * 10
+    study = PromptConfoundsStudy(data, ad, t_start=0.01)
+    assert study.guidance_scales == [0.0, 3.0, 5.0]  # the paper's Table 6 grid
+    assert study.recon_solver.t_start == 0.01  # the reconstruction starts where scoring does
+
+
+def _fake_image_adapter(device="cpu"):
+    """Return a stand-in 'image' adapter whose trained range starts at t = 1e-3."""
+    from types import SimpleNamespace
+
+    from dlik.models.guidance import check_t_start
+
+    return SimpleNamespace(device=device, capabilities={"image"}, t_min=1e-3,
+                           check_t_start=lambda t: check_t_start(t, 1e-3, False, "fake"))

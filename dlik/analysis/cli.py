@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .formatting import FORMATS, render
+from .legacy import upgrade_columns
 from .paper_numbers import beside
 
 
@@ -42,7 +43,7 @@ def render_study_table(name: str, df: pd.DataFrame) -> str:
 
     if name not in TABLES:
         raise ValueError(f"table must be one of {sorted(TABLES)}, got {name!r}")
-    return TABLES[name][0](df, build_parser().parse_args([name, "--input", "-"]))
+    return TABLES[name][0](upgrade_columns(df), build_parser().parse_args([name, "--input", "-"]))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> int:
     for p in args.input:
         if not p.exists():
             raise SystemExit(f"dlik tables: error: input {p} does not exist")
-    df = pd.concat([pd.read_csv(p) for p in args.input], ignore_index=True)
+    df = upgrade_columns(pd.concat([pd.read_csv(p) for p in args.input], ignore_index=True))
     fn, _ = TABLES[args.table]
     try:
         with beside(args.table):  # the paper's numbers beside ours (paper_numbers.json)

@@ -218,25 +218,25 @@ def gaussian_gap(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     return [(_save(fig, out / "gaussian_gap.png"), "engine against the exact likelihood")]
 
 
-def tti_generative_cfg(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
-    """Return [(PNG, caption)]: bpd against guidance w per kind (real, sample, reconstruction)
-    and image size, with the bootstrap CI over prompts."""
-    from .tti import tti_generative_table
+def tti_generative_guidance(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
+    """Return [(PNG, caption)]: bpd against the guidance scale per kind (real, sample,
+    reconstruction) and image size, with the bootstrap CI over prompts."""
+    from .tti import GS, tti_generative_table
 
     t, _ = tti_generative_table(df)
     fig, ax = _plt().subplots(figsize=(6.4, 4))
     for i, ((size, kind), g) in enumerate(t.groupby(["image_size", "kind"], sort=False)):
-        ax.plot(g["cfg"], g["bpd"], "o-", color=f"C{i}",
-                label=f"{kind}, {size} (n={int(g['n'].max())} per w)")
+        ax.plot(g[GS], g["bpd"], "o-", color=f"C{i}",
+                label=f"{kind}, {size} (n={int(g['n'].max())} per scale)")
         if g["bpd_ci_low"].notna().any():
-            ax.fill_between(g["cfg"], g["bpd_ci_low"], g["bpd_ci_high"], color=f"C{i}",
+            ax.fill_between(g[GS], g["bpd_ci_low"], g["bpd_ci_high"], color=f"C{i}",
                             alpha=0.2)
-    ax.set_xlabel("guidance w inside the ODE (diffusers guidance_scale = 1 + w)")
-    ax.set_ylabel(BPD)
+    ax.set_xlabel("guidance_scale inside the ODE (diffusers'; <= 1 = no guidance)")
+    ax.set_ylabel("bpd of the scaled VAE latent (bits/dim)")
     ax.set_title(f"bpd of real images, samples, reconstructions; bands: {CI}", fontsize=10)
     ax.legend(fontsize=8)
-    return [(_save(fig, out / "bpd_vs_cfg.png"), "bpd against guidance w per kind "
-             "(paper Tables 4, 5, 7)")]
+    return [(_save(fig, out / "bpd_vs_guidance_scale.png"), "bpd against the guidance scale "
+             "per kind (paper Tables 4, 5, 7)")]
 
 
 PlotFn = Callable[[pd.DataFrame, Path], list[tuple[Path, str]]]
@@ -244,7 +244,7 @@ PLOTS: dict[str, list[PlotFn]] = {
     "text_agnostic": [text_swap_histograms], "quality": [quality_levels],
     "generative_path": [generative_path], "nbest": [wer_bars], "speaker": [speaker_matrix],
     "domain_adaptation": [domain_bars], "sanity_gaussian": [gaussian_gap],
-    "tti_generative_path": [tti_generative_cfg],
+    "tti_generative_path": [tti_generative_guidance],
 }
 
 

@@ -1,11 +1,12 @@
 """Prompt-confound table (paper Table 6): each image scored under every candidate prompt of one
 attribute (the other attribute held fixed); the most likely candidate is the prediction.
 
-Per (image_set, attribute, cfg, source): class-mean accuracy from the confusion matrix (mean
-over true labels of the fraction of that label's images predicted right, the paper's measure),
-per-image accuracy, mean reciprocal rank of the true prompt, each with a percentile-bootstrap
-CI over images; the random baseline (exact: 1/K and H_K/K for K candidates) and, when the run
-had a local CLIP (`clip_cosine` column), CLIP's argmax over the same candidates.
+Per (image_set, attribute, guidance_scale, source) (diffusers' guidance_scale, <= 1 = none):
+class-mean accuracy from the confusion matrix (mean over true labels of the fraction of that
+label's images predicted right, the paper's measure), per-image accuracy, mean reciprocal rank
+of the true prompt, each with a percentile-bootstrap CI over images; the random baseline
+(exact: 1/K and H_K/K for K candidates) and, when the run had a local CLIP (`clip_cosine`
+column), CLIP's argmax over the same candidates.
 Accuracies are in percent (as in the paper), MRR in [0, 1].
 """
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .bootstrap import bootstrap_ci
 
-GROUP = ("image_set", "attribute", "cfg", "source")
+GROUP = ("image_set", "attribute", "guidance_scale", "source")
 NEEDS = ("sample_id", *GROUP, "true_label", "candidate_label", "status")
 SOURCE_ORDER = ("original", "reconstruction")
 NO_CLIP = "no local CLIP (study.clip_model=null)"
@@ -114,9 +115,9 @@ MEASURES = ("accuracy", "accuracy_ci_low", "accuracy_ci_high", "image_accuracy",
             "mrr_ci_high")
 
 
-def _row(system, set_, attr, k, cfg, source, n, status, values) -> dict:
+def _row(system, set_, attr, k, scale, source, n, status, values) -> dict:
     return {"system": system, "image_set": set_, "attribute": attr, "n_candidates": k,
-            "cfg": cfg, "source": source, "n_images": n,
+            "guidance_scale": scale, "source": source, "n_images": n,
             **{m: values.get(m, math.nan) for m in MEASURES}, "status": status}
 
 
@@ -131,8 +132,8 @@ def _clip_rows(df: pd.DataFrame, set_: str, attr: str, k: int, seed: int):
             f"no clip_cosine values from {sorted(set(models))}"
         return _row("clip", set_, attr, k, math.nan, "original", 0,
                     f"not_computed: {why}", {}), None
-    one = sub.drop_duplicates(["sample_id", "candidate_label"])  # CLIP does not see the cfg
-    pred = predictions(one.assign(cfg=math.nan), score="clip_cosine")
+    one = sub.drop_duplicates(["sample_id", "candidate_label"])  # CLIP sees no guidance
+    pred = predictions(one.assign(guidance_scale=math.nan), score="clip_cosine")
     return _row("clip", set_, attr, k, math.nan, "original", len(pred), "ok",
                 measures(pred, seed)), pred
 
@@ -140,8 +141,8 @@ def _clip_rows(df: pd.DataFrame, set_: str, attr: str, k: int, seed: int):
 def prompt_confounds(df: pd.DataFrame, seed: int = 0
                      ) -> tuple[pd.DataFrame, dict[tuple, pd.DataFrame]]:
     """Return (table, confusion matrices): per (image_set, attribute) the random and CLIP
-    rows, then one likelihood row per (cfg, source); matrices keyed by (system, image_set,
-    attribute, cfg, source), cfg None for CLIP."""
+    rows, then one likelihood row per (guidance_scale, source); matrices keyed by (system,
+    image_set, attribute, guidance_scale, source), guidance_scale None for CLIP."""
     pred = predictions(df)
     if pred.empty:
         raise ValueError("no image has every candidate prompt scored with status ok")
@@ -161,11 +162,11 @@ def prompt_confounds(df: pd.DataFrame, seed: int = 0
         if cpred is not None:
             mats[("clip", set_, attr, None, "original")] = confusion_matrix(cpred, labels)
         order = g.assign(_s=g["source"].map(lambda s: (SOURCE_ORDER + (s,)).index(s)))
-        for (cfg, source), h in order.sort_values(["cfg", "_s"]).groupby(
-                ["cfg", "source"], sort=False):
-            rows.append(_row("likelihood", set_, attr, k, float(cfg), source, len(h), "ok",
+        for (gs, source), h in order.sort_values(["guidance_scale", "_s"]).groupby(
+                ["guidance_scale", "source"], sort=False):
+            rows.append(_row("likelihood", set_, attr, k, float(gs), source, len(h), "ok",
                              measures(h, seed)))
-            mats[("likelihood", set_, attr, float(cfg), source)] = confusion_matrix(h, labels)
+            mats[("likelihood", set_, attr, float(gs), source)] = confusion_matrix(h, labels)
     return pd.DataFrame(rows), mats
 
 
@@ -178,7 +179,8 @@ def table_notes(table: pd.DataFrame, df: pd.DataFrame) -> list[str]:
     return [
         "accuracy = class-mean accuracy (%) from the confusion matrix; image_accuracy = "
         "fraction of images (%) whose own prompt is the most likely; mrr = mean reciprocal "
-        "rank of the own prompt; 95% percentile-bootstrap CIs over images (2000 draws)",
+        "rank of the own prompt; 95% percentile-bootstrap CIs over images (2000 draws); "
+        "guidance_scale is diffusers' (<= 1 = no guidance; the paper's grid 0 / 3 / 5)",
         f"candidates per image (the other attribute held fixed): {ks}; random is exact "
         "(1/K, MRR H_K/K)",
         "paper values sit beside ours only where the candidate count matches (the paper: 8 "
@@ -196,8 +198,8 @@ def render_confusions(mats: dict[tuple, pd.DataFrame], fmt: str) -> str:
 
     parts = []
     with beside(None):  # the paper's numbers belong to the summary table only
-        for (system, set_, attr, cfg, source), m in mats.items():
-            where = "" if cfg is None else f", cfg={cfg:g}"
+        for (system, set_, attr, gs, source), m in mats.items():
+            where = "" if gs is None else f", guidance_scale={gs:g}"
             head = f"confusion {system} {set_} {attr}{where}, {source} (rows true, " \
                    "columns predicted; counts of images)"
             body = render(m.reset_index().rename(columns={"true": "true \\ predicted"}),

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .legacy import upgrade_columns
 from .paper_numbers import beside, load
+
 
 @dataclass
 class Run:
@@ -34,7 +36,7 @@ class Run:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"sample_id": str, "condition_id": str})
+    return upgrade_columns(pd.read_csv(path, dtype={"sample_id": str, "condition_id": str}))
 
 
 def find_runs(inputs: list[Path]) -> list[Run]:
@@ -57,8 +59,8 @@ def find_runs(inputs: list[Path]) -> list[Run]:
         runs += [Run(d, str(f), _read(f)) for f in whole]
         if not whole:
             df, rep = merge_with_report(sorted(files), allow_mismatch=True)
-            runs.append(Run(d, f"{d} (merged in memory from {len(files)} shard files)", df,
-                            rep.lines()))
+            runs.append(Run(d, f"{d} (merged in memory from {len(files)} shard files)",
+                            upgrade_columns(df), rep.lines()))
     if not runs:
         raise ValueError("no results.csv or results.shard{i}of{n}.csv under "
                          f"{[str(p) for p in inputs]}")

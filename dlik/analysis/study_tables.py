@@ -87,14 +87,14 @@ def _tti_generative(df, args) -> str:
     if args.out:
         png = args.out.with_name(args.out.stem + "_images.png")
         if samples_grid(df, [p.parent for p in args.input], png):
-            notes.append(f"{png.name}: a row per prompt; samples, then reconstructions, "
-                         "left to right by cfg")
+            notes.append(f"{png.name}: a row per prompt (labelled); the real image, then "
+                         "samples and reconstructions by guidance_scale (titled)")
     return _with_notes(render(table, args.format, "{:.3f}"), notes, args.format)
 
 
 register("tti_generative_path", _tti_generative,
-         "Tables 4/5/7: bpd, CLIP score, FID of SDXL samples and reconstructions per cfg "
-         "(image grid PNG beside --out)")
+         "Tables 4/5/7: bpd, CLIP score, FID of SDXL samples and reconstructions per guidance "
+         "scale (labelled image grid PNG beside --out)")
 
 
 def _tti_quality(df, args) -> str:

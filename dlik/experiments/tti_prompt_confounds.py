@@ -1,20 +1,21 @@
 """Prompt confounds (paper Table 6): every image scored under every candidate prompt of each
-attribute (that attribute's values, the other attribute held fixed), at each guidance scale,
-for the original image and for its reconstruction through the ODE.
+attribute (that attribute's values, the other attribute held fixed), at each guidance scale
+(diffusers' convention, the paper's grid 0 / 3 / 5), for the original image and for its
+reconstruction through the ODE.
 
-Reconstruction of an image at guidance w: its latent x0 is carried by the probability-flow
-ODE from t_start to t_end (encode) and back (decode) under its own prompt at the same w (the
-paper's "CFG x reconstruction"; recon_prompt=null uses the null prompt, which tells the path
-nothing about the answer), and the result is scored like the original. Listing jobs is
-cheap: the reconstruction of an (image, w) runs when its first surviving job is staged and
-is cached for that pair's other jobs; CLIP scores (the optional
+Reconstruction of an image at guidance scale s: its latent x0 is carried by the probability-
+flow ODE from t_start to t_end (encode) and back (decode) under its own prompt at the same s
+(the paper's "CFG x reconstruction"; recon_prompt=null uses the null prompt, which tells the
+path nothing about the answer), and the result is scored like the original. t_start is the
+likelihood solver's (study.t_start = solver.t_start), checked against the model's trained
+range. Listing jobs is cheap: the reconstruction of an (image, s) runs when its first
+surviving job is staged and is cached for that pair's other jobs; CLIP scores (the optional
 baseline) likewise per image. Each attribute's candidate set is complete on its own, so the
 image's own prompt is scored once per attribute (independent probes).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from ..engine.solve import SolverSpec
 from ..engine.transport import ode_path
 from ..models.base import Job, require
 from .base import StudyBase
+from ..models.guidance import guidance_scale_list
 
 SOURCES = ("original", "reconstruction")
 RECON_PROMPTS = ("own", "null")
@@ -40,31 +42,32 @@ def _check_choices(name: str, values: list, allowed: tuple) -> list:
 
 
 class PromptConfoundsStudy(StudyBase):
-    """Rows: (image, source, cfg, attribute, candidate value)."""
+    """Rows: (image, source, guidance_scale, attribute, candidate value)."""
 
     table = "prompt_confounds"
 
     key_columns = ["image_set", "attribute", "true_label", "candidate_label",
-                   "is_true_prompt", "cfg", "source", "true_prompt"]
+                   "is_true_prompt", "guidance_scale", "source", "true_prompt"]
     extra_columns = ["recon_rmse", "clip_cosine", "clip_model"]
 
-    def __init__(self, data, adapter, cfgs: list[float] | None = None,
+    def __init__(self, data, adapter, guidance_scales: list[float] | None = None,
                  sources: list[str] | None = None,
                  attributes: Mapping[str, list[str]] | None = None,
                  recon_prompt: str = "own", recon_solver: Mapping[str, Any] | None = None,
-                 clip_model: str | None = None) -> None:
+                 clip_model: str | None = None, t_start: float | None = None) -> None:
         self.sets = image_sets(data)
         self.adapter = require(adapter, "image")
-        self.cfgs = [float(w) for w in (cfgs if cfgs is not None else [0.0, 3.0, 5.0])]
-        if not self.cfgs or not all(math.isfinite(w) for w in self.cfgs):
-            raise ValueError(f"cfgs must be a non-empty list of finite floats, got {cfgs}")
+        self.guidance_scales = guidance_scale_list(guidance_scales, [0.0, 3.0, 5.0])
+        self.t_start = self.adapter.check_t_start(
+            self.adapter.t_min if t_start is None else t_start)
         self.sources = _check_choices("sources", list(sources or SOURCES), SOURCES)
         if recon_prompt not in RECON_PROMPTS:
             raise ValueError(f"recon_prompt must be one of {list(RECON_PROMPTS)}, got "
                              f"{recon_prompt!r}")
         self.recon_prompt = recon_prompt
         self.recon_solver = SolverSpec.from_mapping(
-            {**RECON_SOLVER, **dict(recon_solver or {})})
+            {**RECON_SOLVER, "t_start": self.t_start, **dict(recon_solver or {})})
+        self.adapter.check_t_start(self.recon_solver.t_start)
         self.attributes = self._attributes(attributes)
         from ..metrics.clip import load_clip
 
@@ -90,18 +93,19 @@ class PromptConfoundsStudy(StudyBase):
             out[name] = {a: have[a] for a in pick}
         return out
 
-    def _reconstruction(self, it, cfg: float) -> tuple[torch.Tensor, tuple, float]:
-        """Return (x_rec, original size, RMS of x_rec - x0) of one image at cfg (cached).
+    def _reconstruction(self, it, scale: float) -> tuple[torch.Tensor, tuple, float]:
+        """Return (x_rec, original size, RMS of x_rec - x0) of one image at a guidance scale
+        (cached).
 
         Integrated at batch 1: an adaptive path's value moves with its batch neighbours' float
-        rounding (measured: 0.017 max abs at 1e-3 when the three cfgs share a batch), so a
-        reconstruction depends only on (image, cfg), never on the study's cfg list."""
-        key = (it.item_id, cfg)
+        rounding (measured: 0.017 max abs at 1e-3 when the three scales share a batch), so a
+        reconstruction depends only on (image, scale), never on the study's list of scales."""
+        key = (it.item_id, scale)
         if key not in self._recon:
             ad, spec = self.adapter, self.recon_solver
             x0, orig = ad.latent_of(it.payload, it.item_id)
             prompt = it.payload["prompt"] if self.recon_prompt == "own" else None
-            cond = {k: v[None] for k, v in ad.prompt_cond(prompt, cfg, orig).items()}
+            cond = {k: v[None] for k, v in ad.prompt_cond(prompt, scale, orig).items()}
             x1 = ode_path(ad.drift, x0[None], [spec.t_start, spec.t_end], cond=cond,
                           solver=spec)[-1]
             xr = ode_path(ad.drift, x1, [spec.t_end, spec.t_start], cond=cond,
@@ -127,14 +131,16 @@ class PromptConfoundsStudy(StudyBase):
         return [(a, v, s.caption(**{**attrs, a: v}))
                 for a, values in self.attributes[name].items() for v in values]
 
-    def _stage(self, it, source: str, cfg: float, prompt: str) -> tuple[dict, dict]:
+    def _stage(self, it, source: str, scale: float, prompt: str) -> tuple[dict, dict]:
         cols: dict[str, Any] = {}
         if source == "reconstruction":
-            xr, orig, rmse = self._reconstruction(it, cfg)
-            payload = {"latent": xr, "prompt": prompt, "cfg": cfg, "original_size": orig}
+            xr, orig, rmse = self._reconstruction(it, scale)
+            payload = {"latent": xr, "prompt": prompt, "guidance_scale": scale,
+                       "original_size": orig}
             cols["recon_rmse"] = rmse
         else:
-            payload = {"image_path": it.payload["image_path"], "prompt": prompt, "cfg": cfg}
+            payload = {"image_path": it.payload["image_path"], "prompt": prompt,
+                       "guidance_scale": scale}
             if self.clip is not None:
                 cols["clip_cosine"] = self._clip_scores(it)[prompt]
         return payload, cols
@@ -145,21 +151,24 @@ class PromptConfoundsStudy(StudyBase):
         return ImageSetGroup(self.sets).items()
 
     def jobs(self) -> list[Job]:
-        """Return one job per (image, source, cfg, attribute, candidate), image by image."""
+        """Return one job per (image, source, guidance scale, attribute, candidate), image by
+        image."""
         jobs = []
         for it in self._items():
             name = it.columns["image_set"]
             for source in self.sources:
-                for cfg in self.cfgs:
+                for gs in self.guidance_scales:
                     for attr, value, prompt in self._candidates(it):
                         true = it.columns[attr]
                         cols = {"image_set": name, "attribute": attr, "true_label": true,
                                 "candidate_label": value, "is_true_prompt": value == true,
-                                "cfg": cfg, "source": source, "true_prompt": it.payload[
-                                    "prompt"], "clip_model": self.clip_model}
+                                "guidance_scale": gs, "source": source,
+                                "true_prompt": it.payload["prompt"],
+                                "clip_model": self.clip_model}
                         jobs.append(Job(
-                            it.item_id, f"{source}/cfg={cfg:g}/{attr}={value}", cols,
-                            {"prompt": prompt, "cfg": cfg},
-                            stage=lambda it=it, s=source, w=cfg, p=prompt: self._stage(
-                                it, s, w, p)))
+                            it.item_id, f"{source}/gs={gs:g}/{attr}={value}", cols,
+                            {"prompt": prompt, "guidance_scale": gs},
+                            stage=lambda it=it, s=source, g=gs, p=prompt: self._stage(
+                                it, s, g, p),
+                            input=source if source == "original" else f"{source}@{gs:g}"))
         return jobs

@@ -2,7 +2,8 @@
 
 The image is first fitted to the model's size (resize + centre crop, as the adapter does), then
 perturbed there (dlik/data/image_perturbations.py), so levels are in pixels of the scored
-image; the perturbation's noise is seeded by (item, perturbation, level, seed).
+image; the perturbation's noise is seeded by (item, perturbation, level, seed). t_start is the
+likelihood solver's (study.t_start = solver.t_start), checked against the model's trained range.
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ class TTIQualityStudy(StudyBase):
     extra_columns: list[str] = []
 
     def __init__(self, data, adapter, perturbations: dict[str, list[float]],
-                 seed: int = 0) -> None:
+                 seed: int = 0, t_start: float | None = None) -> None:
         self.perturbations = _check_levels(dict(perturbations))
         self.data, self.adapter, self.seed = data, require(adapter, "image"), seed
+        self.t_start = self.adapter.check_t_start(
+            self.adapter.t_min if t_start is None else t_start)
 
     def perturbed(self, it, name: str, level: float):
         """Return the item's image fitted to the model's size and perturbed (seeded)."""
@@ -71,5 +74,6 @@ class TTIQualityStudy(StudyBase):
                         {"perturbation": name, "level": level, "level_unit": unit},
                         {"prompt": it.payload["prompt"]},
                         stage=lambda it=it, n=name, v=level: ({"image": self.perturbed(it, n, v)},
-                                                              {})))
+                                                              {}),
+                        input=f"{name}@{level:g}"))
         return jobs

@@ -57,7 +57,7 @@ class Prepared:
     columns: dict[str, Any] = field(default_factory=dict)
     bpd_dims: dict[str, int] = field(default_factory=dict)
     """Other normalisations of the same log-density: column -> dims; the runner writes
-    -logp_nats / (ln 2 * dims) there (e.g. SDXL's pixel_bpd over 3 H W)."""
+    -logp_nats / (ln 2 * dims) there (e.g. SDXL's latent_bits_per_pixel_dim over 3 H W)."""
 
     @property
     def bucket_key(self) -> tuple:
@@ -69,8 +69,10 @@ CAPABILITIES = ("image", "null_condition", "sample", "score")
 """What an adapter may declare beyond scoring (checked with `require`):
 - image: a latent image model (SDXL): `image_size` (H, W) of the images it scores;
   `latent_of(payload, sample_id) -> (latent, original (H, W))` encodes a payload's image;
-  `decode(latent) -> PIL image`; `prompt_cond(prompt, cfg, original_hw)` is the unbatched
-  cond of a prompt (None = the null prompt) at guidance cfg. Images are read and fitted to
+  `decode(latent) -> PIL image`; `prompt_cond(prompt, guidance_scale, original_hw)` is the
+  unbatched cond of a prompt (None = the null prompt) at a guidance scale (diffusers'
+  convention, models/guidance.py); `t_min` is the first trained time and
+  `check_t_start(t)` returns t or raises below it. Images are read and fitted to
   image_size with dlik.data.images.
 - null_condition: `null_condition(cond)` returns the condition of "no condition" (empty
   text / zero speaker / zero prompt embedding), shaped like cond, for pmi and CFG; a job whose

@@ -3,19 +3,21 @@
 Scores log p(latent | prompt) under the VP probability-flow ODE of the model's own schedule
 (schedule.py: t in [0, 1], UNet timestep N t - 1, alpha_bar exact at diffusers' grid):
     dx/dt = -1/2 beta(t) (x - eps_hat(x, t, c) / sigma(t)),  sigma = sqrt(1 - alpha_bar),
-i.e. score = -eps_hat / sigma. Classifier-free guidance inside the ODE (`cfg` = w):
-eps_tilde = eps_c + w (eps_c - eps_u), so w = 0 is the plain conditional model (its value is a
-true model density log p(x | prompt)), w = -1 the unconditional one (zero prompt embeddings),
-and w is diffusers' guidance_scale - 1. For w != 0 the "likelihood" is that of the guided ODE's
-flow, not of any model's density. Prior N(0, I) (alpha_bar(1) = 0.0047 for SDXL: approximate).
-Integrate from t_start > 0: sigma(0) = 0 (the default t_start 1e-5 is timestep -0.99, sigma 0.003).
-bpd is over the 4 h w latent dims (the runner's `bpd`, also `latent_bpd`); `pixel_bpd` divides
-the same log-density by the 3 H W pixel dims, the paper's normalisation (it can be negative).
+i.e. score = -eps_hat / sigma. Classifier-free guidance inside the ODE in diffusers'
+convention (dlik/models/guidance.py): `guidance_scale` s > 1 gives eps_u + s (eps_c - eps_u),
+s <= 1 the plain conditional model (a true model density log p(x | prompt)); the null prompt
+(zero embeddings) is the unconditional one. Prior N(0, I) (alpha_bar(1) = 0.0047 for SDXL:
+approximate). Integrate from t_start >= t_min = 1/N, the first trained timestep (see
+`check_t_start`).
+Columns: bpd is over the 4 h w dims of the *scaled* latent ((z - vae_shift_factor) x
+vae_scaling_factor; the runner's `bpd`, also `latent_bpd`); `latent_bits_per_pixel_dim`
+divides the same latent log-density by the 3 H W pixel dims, the paper's normalisation (its
+"bpd"): no decoder term, so not a pixel likelihood, and it can be negative. The raw VAE
+latent's density is latent_bpd - log2(vae_scaling_factor) bits per latent dim.
 """
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from ...seeding import stable_seed
 from ..base import Job, Prepared
 from ..schedules import pf_ode_drift, reverse_sde_drift
 from .conditioning import PromptEncoder, check_added_embedding, time_ids
+from ..guidance import check_guidance_scale, check_t_start, guide, guided_rows
 from ...data.images import fit, image_key, load_image, to_tensor
 from .loader import EMBEDDED_NAMES, files_hash, load_parts, resolve_path
 from .schedule import SDXLNoise
@@ -48,28 +51,24 @@ def _size_pair(image_size: Any, default: tuple[int, int]) -> tuple[int, int]:
     return vals[0], vals[1]
 
 
-def _check_cfg(cfg: Any) -> float:
-    w = float(cfg)
-    if not math.isfinite(w):
-        raise ValueError(f"cfg must be a finite float (0 = no guidance), got {cfg!r}")
-    return w
-
-
 class SDXLAdapter:
     """Scores an image's VAE latent under an SDXL-format model given a prompt.
 
     Job payload: `image_path` (str) or `image` (PIL image / array), `prompt` (str, or None
-    for the null prompt = zero embeddings), optional `cfg` (overrides the adapter's).
+    for the null prompt = zero embeddings), optional `guidance_scale` (overrides the adapter's).
     """
 
     capabilities: frozenset[str] = frozenset({"image", "null_condition", "sample", "score"})
-    columns: tuple[str, ...] = ("prompt", "null_prompt", "prompt_tokens", "cfg", "vae_mode",
-                                "image_size", "latent_bpd", "pixel_bpd")
+    columns: tuple[str, ...] = ("prompt", "null_prompt", "prompt_tokens", "guidance_scale",
+                                "vae_mode", "image_size", "latent_bpd",
+                                "latent_bits_per_pixel_dim", "vae_scaling_factor",
+                                "vae_shift_factor")
 
     def __init__(self, path: str | None = "embedded", dtype: str = "float32",
-                 device: str | torch.device = "cpu", vae_mode: str = "mean", cfg: float = 0.0,
-                 image_size: int | list[int] | None = None, original_size: str = "target",
-                 cache_size: int = 64) -> None:
+                 device: str | torch.device = "cpu", vae_mode: str = "mean",
+                 guidance_scale: float = 0.0, image_size: int | list[int] | None = None,
+                 original_size: str = "target", cache_size: int = 64,
+                 allow_t_below_trained: bool = False) -> None:
         if vae_mode not in VAE_MODES:
             raise ValueError(f"vae_mode must be one of {list(VAE_MODES)}, got {vae_mode!r}")
         if original_size not in ORIGINAL_SIZES:
@@ -83,7 +82,9 @@ class SDXLAdapter:
         if self.dtype in HALF and self.device.type != "cuda":
             raise ValueError(f"dtype={dtype!r} needs a CUDA device (got {self.device}); on CPU "
                              "use float32 (the default, as likelihoods need) or float64")
-        self.vae_mode, self.cfg, self.original_size = vae_mode, _check_cfg(cfg), original_size
+        self.vae_mode, self.original_size = vae_mode, original_size
+        self.guidance_scale = check_guidance_scale(guidance_scale)
+        self.allow_t_below_trained = bool(allow_t_below_trained)
         self.folder = resolve_path(path)
         parts = load_parts(self.folder, self.device, self.dtype)
         self.unet, self.vae = parts.unet, parts.vae
@@ -110,13 +111,25 @@ class SDXLAdapter:
         self.model_id = f"sdxl:{name}"
         self._latents: OrderedDict[tuple, tuple[torch.Tensor, tuple]] = OrderedDict()
         self._cache_size = int(cache_size)
+        self._vae_columns = {"vae_scaling_factor": float(self.vae.config.scaling_factor),
+                             "vae_shift_factor": self.vae.config.get("shift_factor")}
+
+    @property
+    def t_min(self) -> float:
+        """Return the t of the model's first trained timestep (1/N): the earliest t_start."""
+        return self.noise.t_min()
+
+    def check_t_start(self, t_start: float) -> float:
+        """Return t_start, raising when it is below t_min (unless allow_t_below_trained)."""
+        return check_t_start(t_start, self.t_min, self.allow_t_below_trained, self.model_id)
 
     def weights_hash(self) -> str:
         """Return a hash of every weight/config/tokenizer file plus the scoring settings."""
         if self._hash is None:
             self._hash = files_hash(self.folder, self._files)[:16]
         h, w = self.image_size
-        return (f"{self._hash}:vae={self.vae_mode}:cfg={self.cfg:g}:{str(self.dtype)[6:]}:"
+        return (f"{self._hash}:vae={self.vae_mode}:gs={self.guidance_scale:g}:"
+                f"{str(self.dtype)[6:]}:"
                 f"{h}x{w}:orig={self.original_size}")
 
     @torch.no_grad()
@@ -156,9 +169,10 @@ class SDXLAdapter:
             z = z - cfg.shift_factor
         return z * cfg.scaling_factor
 
-    def prompt_cond(self, prompt: str | None, cfg: float, original_hw: tuple[int, int]
-                    ) -> dict[str, torch.Tensor]:
-        """Return the unbatched cond of one prompt (None = zero embeddings) at a cfg."""
+    def prompt_cond(self, prompt: str | None, guidance_scale: float,
+                    original_hw: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """Return the unbatched cond of one prompt (None = zero embeddings) at a guidance
+        scale."""
         if prompt is None:
             pe, pooled = self.text.null()
         else:
@@ -166,7 +180,8 @@ class SDXLAdapter:
         orig = self.image_size if self.original_size == "target" else original_hw
         return {"prompt_embeds": pe, "pooled": pooled,
                 "time_ids": time_ids(orig, (0, 0), self.image_size).to(self.device),
-                "cfg": torch.tensor(_check_cfg(cfg), dtype=torch.float32, device=self.device)}
+                "guidance_scale": torch.tensor(check_guidance_scale(guidance_scale),
+                                               dtype=torch.float32, device=self.device)}
 
     def prepare(self, job: Job) -> Prepared:
         """Return the image's latent x0 (or the payload's `latent`), the prompt's cond, the
@@ -185,16 +200,17 @@ class SDXLAdapter:
                   ) -> Prepared:
         null = bool(payload.get("null_condition"))  # the pmi null rows: zero embeddings
         prompt = None if null else payload["prompt"]
-        cfg = self.cfg if payload.get("cfg") is None else _check_cfg(payload["cfg"])
-        cfg = 0.0 if null else cfg
+        gs = payload.get("guidance_scale")
+        gs = 0.0 if null else check_guidance_scale(self.guidance_scale if gs is None else gs)
         c, h, w = self.latent_shape
         big_h, big_w = self.image_size
         return Prepared(
-            x0=x0, cond=self.prompt_cond(prompt, cfg, orig),
+            x0=x0, cond=self.prompt_cond(prompt, gs, orig),
             columns={"prompt": prompt, "null_prompt": prompt is None,
                      "prompt_tokens": None if prompt is None else self.text.encode(prompt)[2],
-                     "cfg": cfg, "vae_mode": self.vae_mode, "image_size": f"{big_h}x{big_w}"},
-            bpd_dims={"latent_bpd": c * h * w, "pixel_bpd": 3 * big_h * big_w})
+                     "guidance_scale": gs, "vae_mode": self.vae_mode,
+                     "image_size": f"{big_h}x{big_w}", **self._vae_columns},
+            bpd_dims={"latent_bpd": c * h * w, "latent_bits_per_pixel_dim": 3 * big_h * big_w})
 
     def _check_latent(self, z: Any) -> torch.Tensor:
         z = torch.as_tensor(z)
@@ -209,7 +225,8 @@ class SDXLAdapter:
         """Return cond with zero prompt embeddings and pooled vector (and no guidance)."""
         cond = self._require_cond(cond)
         return {**cond, "prompt_embeds": torch.zeros_like(cond["prompt_embeds"]),
-                "pooled": torch.zeros_like(cond["pooled"]), "cfg": torch.zeros_like(cond["cfg"])}
+                "pooled": torch.zeros_like(cond["pooled"]),
+                "guidance_scale": torch.zeros_like(cond["guidance_scale"])}
 
     def _unet(self, x: torch.Tensor, tau: torch.Tensor, pe: torch.Tensor, pooled: torch.Tensor,
               tid: torch.Tensor) -> torch.Tensor:
@@ -221,16 +238,17 @@ class SDXLAdapter:
 
     def eps(self, x: torch.Tensor, t: torch.Tensor, cond: dict[str, torch.Tensor]
             ) -> torch.Tensor:
-        """Return the guided epsilon eps_c + w (eps_c - eps_u): one UNet call (rows with w != 0
-        get their unconditional copy appended to the batch)."""
+        """Return the guided epsilon (diffusers' eps_u + s (eps_c - eps_u) on rows with
+        guidance_scale s > 1, eps_c on the others): one UNet call, the guided rows' zero-prompt
+        copies appended to the batch."""
         cond = self._require_cond(cond)
         b = x.shape[0]
         tau = self.noise.timestep(t).to(x.device).expand(b)
         _, sqrt_abar, sigma = self._coefs(t, x)
         pe, pooled, tid = cond["prompt_embeds"], cond["pooled"], cond["time_ids"]
-        w = cond.get("cfg")
-        idx = None if w is None else torch.nonzero(w != 0).flatten()
-        if idx is None or idx.numel() == 0:
+        scale = cond.get("guidance_scale")
+        idx = guided_rows(scale)
+        if idx is None:
             out = self._unet(x, tau, pe, pooled, tid)
             return self.noise.to_eps(out, x, sqrt_abar, sigma)
         out = self._unet(torch.cat([x, x[idx]]), torch.cat([tau, tau[idx]]),
@@ -241,8 +259,7 @@ class SDXLAdapter:
             torch.cat([sigma, sigma[idx]])
         e = self.noise.to_eps(out, xs, ab, sg)
         e_c, e_u = e[:b], e[b:]
-        diff = torch.zeros_like(e_c).index_copy(0, idx, e_c[idx] - e_u)
-        return e_c + w.to(x.dtype).view(-1, 1, 1, 1) * diff
+        return e_c.index_copy(0, idx, guide(e_c[idx], e_u, scale[idx]))
 
     def _coefs(self, t: torch.Tensor, x: torch.Tensor):
         beta, sqrt_abar, sigma = self.noise.coefficients(t.expand(x.shape[0]))
@@ -276,8 +293,9 @@ class SDXLAdapter:
 
     def sample_prior(self, job: Job, generator: torch.Generator | None = None,
                      temperature: float = 1.0) -> Prepared:
-        """Return the start of generation for the job's prompt (and cfg): x1 ~ N(0, I /
-        temperature^2) latents [4, h, w] drawn on the CPU, with the prompt's cond."""
+        """Return the start of generation for the job's prompt (and guidance scale):
+        x1 ~ N(0, I / temperature^2) latents [4, h, w] drawn on the CPU, with the prompt's
+        cond."""
         if "prompt" not in job.payload:
             raise ValueError("job payload needs 'prompt' (str, or None for the null prompt)")
         if not temperature > 0:
@@ -286,9 +304,9 @@ class SDXLAdapter:
         return self._prepared((z / temperature).to(self.device), job.payload, self.image_size)
 
     def payload_of(self, x: torch.Tensor, start: Prepared) -> dict[str, Any]:
-        """Return the job payload that scores latent x under start's prompt and cfg."""
+        """Return the job payload that scores latent x under start's prompt and guidance."""
         return {"latent": x.detach().to(self.x_dtype).clone(), "prompt": start.columns["prompt"],
-                "cfg": start.columns["cfg"]}
+                "guidance_scale": start.columns["guidance_scale"]}
 
     @torch.no_grad()
     def decode(self, latent: torch.Tensor):
@@ -312,6 +330,7 @@ class SDXLAdapter:
     def _require_cond(cond: dict | None) -> dict:
         need = ("prompt_embeds", "pooled", "time_ids")
         if cond is None or any(k not in cond for k in need):
-            raise ValueError(f"SDXL needs cond with {list(need)} (and optional 'cfg'); got "
+            raise ValueError(f"SDXL needs cond with {list(need)} (and optional "
+                             f"'guidance_scale'); got "
                              f"{None if cond is None else sorted(cond)}")
         return cond

@@ -7,7 +7,9 @@ i = 0..N-1, N = num_train_timesteps, 1000 for SDXL):
 
 t = 0 is the clean latent (alpha_bar = 1), t = 1 is timestep N-1. The UNet is fed the
 continuous timestep N t - 1 (its sinusoidal embedding takes real values); for t < 1/N that
-is in [-1, 0), a mild extrapolation below the smallest trained timestep. alpha_bar(t) is
+is in [-1, 0), an extrapolation below the smallest trained timestep: likelihoods start at
+t_min() = 1/N (timestep 0, sigma = sqrt(beta_0) = 0.029 for SDXL), and the adapter refuses an
+earlier t_start unless told to allow it. alpha_bar(t) is
 DiscreteDDPMSchedule's closed form, exact at the N grid points (5e-13 in log alpha_bar vs a
 float64 cumprod; diffusers' float32 alphas_cumprod differs from it by <= 4.7e-7), with
 beta(t) = -d log alpha_bar / dt its analytic derivative.
@@ -69,6 +71,10 @@ class SDXLNoise:
         if self.prediction_type == "epsilon":
             return out
         return sqrt_abar * out + sigma * x
+
+    def t_min(self) -> float:
+        """Return the t of the smallest trained timestep (timestep 0: t = 1/N)."""
+        return float(self.schedule.t_of_timestep(torch.tensor(0.0, dtype=torch.float64)))
 
     def alpha_bar_end(self) -> float:
         """Return alpha_bar(1), the signal left at the end of the forward process."""
