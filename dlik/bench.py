@@ -76,10 +76,12 @@ def run_jobs(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
 
 
 def solver_label(spec: SolverSpec) -> str:
-    """Return integrator/method/atol=/rtol=/time_change= (or step_size= for fixed steps)."""
+    """Return integrator/method/atol=/rtol=/time_change=/probes=/steps= (or step_size= for
+    fixed steps)."""
     control = (f"atol={spec.atol}/rtol={spec.rtol}" if spec.step_size is None
                else f"step_size={spec.step_size}")
-    return f"{spec.resolved_integrator}/{spec.method}/{control}/time_change={spec.time_change}"
+    return (f"{spec.resolved_integrator}/{spec.method}/{control}/time_change={spec.time_change}"
+            f"/probes={spec.probes}/steps={spec.resolved_steps}")
 
 
 def reference_bpd(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
@@ -103,21 +105,51 @@ def reference_bpd(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
     return bpd
 
 
+def differences(rows: dict, keys: list[tuple[str, str]]) -> np.ndarray:
+    """Return bpd(row) - bpd(first row of its sample) for every row that is not its sample's
+    first (in keys' order): the contrasts a study reports."""
+    first: dict[str, float] = {}
+    out = []
+    for sid, cid in keys:
+        b = rows[(sid, cid)]["bpd"] if isinstance(rows[(sid, cid)], dict) else rows[(sid, cid)]
+        if sid in first:
+            out.append(b - first[sid])
+        else:
+            first[sid] = b
+    return np.array(out)
+
+
+def paper_spec(tol: float = 1e-5) -> SolverSpec:
+    """Return the paper's protocol: torchdiffeq dopri5 at atol = rtol = tol, batch 1, a
+    fresh probe per row (probes independent, steps own)."""
+    return SolverSpec("dopri5", tol, tol, "torchdiffeq", probes="independent", steps="own")
+
+
+def _diff_errors(prefix: str, got: np.ndarray, ref: np.ndarray) -> dict:
+    if not got.size:
+        return {}
+    err = np.abs(got - ref)
+    return {f"max_abs_ddelta_{prefix}_vs_ref": float(err.max()),
+            f"rms_ddelta_{prefix}_vs_ref": float(np.sqrt(np.mean(err ** 2)))}
+
+
 def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
           ref_tol: float = 1e-8, seed: int = 0, ref_cache: Path | None = None,
           ref_time_change: str = "none", paper_tol: float = 1e-5) -> dict:
     """Return the benchmark record: NFE, throughput, speedup and accuracy of both paths, and
     nfe_ratio_equal_tol: NFE of batched dopri5 over the paper protocol's at its tolerance.
 
-    The reference (untimed) is batched dopri5 at atol = rtol = ref_tol; ref_cache is a JSON
-    file that keeps it (see reference_bpd).
+    The reference (untimed) is batched dopri5 at atol = rtol = ref_tol with shared probes
+    (the probes of the fast path when it shares them too); ref_cache is a JSON file that
+    keeps it (see reference_bpd). Where a sample has several conditions, the errors of the
+    differences against its first condition (max/rms_ddelta_*) are reported too: the paper's
+    independent probes put their noise there, shared probes and steps cancel it.
     """
     base = dict(seed=seed)  # solver specs default to one Rademacher probe
-    paper = ScoreSettings(solver=SolverSpec("dopri5", paper_tol, paper_tol, "torchdiffeq"),
-                          batch_size=1, **base)
+    paper = ScoreSettings(solver=paper_spec(paper_tol), batch_size=1, **base)
     fastset = ScoreSettings(solver=fast, batch_size=batch_size, **base)
     refset = ScoreSettings(solver=SolverSpec("dopri5", ref_tol, ref_tol, "batched",
-                                             time_change=ref_time_change),
+                                             time_change=ref_time_change, steps="own"),
                            batch_size=batch_size, **base)
     run_jobs(adapter, jobs[:1], fastset, "warm-up")  # lazy init and allocator, outside the timings
     p_rows, p_wall = run_jobs(adapter, jobs, paper, "paper protocol")
@@ -125,11 +157,12 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     ref = reference_bpd(adapter, jobs, refset, ref_cache)
     # Step-control cost alone: batched dopri5 at the paper's own tolerance (untimed unless
     # it is the fast path), NFE against the paper protocol's.
-    equal = SolverSpec("dopri5", paper.solver.atol, paper.solver.rtol, "batched")
+    equal = SolverSpec("dopri5", paper.solver.atol, paper.solver.rtol, "batched",
+                       probes="independent", steps="own")
     e_rows = f_rows if fast == equal else run_jobs(
         adapter, jobs, ScoreSettings(solver=equal, batch_size=batch_size, **base),
         f"batched at equal tolerance {solver_label(equal)}")[0]
-    keys = sorted(p_rows)
+    keys = [(j.sample_id, j.condition_id) for j in jobs]
     bpd = lambda rows: np.array([rows[k]["bpd"] for k in keys])  # noqa: E731
     ref_bpd = np.array([ref[k] for k in keys])
     nfe = lambda rows: float(np.mean([rows[k]["nfe"] for k in keys]))  # noqa: E731
@@ -148,6 +181,9 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
         "max_abs_dbpd_fast_vs_paper": float(np.abs(bpd(f_rows) - bpd(p_rows)).max()),
         "max_abs_dbpd_paper_vs_ref": float(np.abs(bpd(p_rows) - ref_bpd).max()),
         "max_abs_dbpd_fast_vs_ref": float(np.abs(bpd(f_rows) - ref_bpd).max()),
+        **_diff_errors("paper", differences(p_rows, keys), differences(ref, keys)),
+        **_diff_errors("fast", differences(f_rows, keys), differences(ref, keys)),
+        "wall_paper_s": p_wall, "wall_fast_s": f_wall,
         "reference_solver": solver_label(refset.solver), "threads": torch.get_num_threads(),
     }
 
@@ -209,6 +245,9 @@ def main(argv: list[str]) -> int:
                     help="gradtts: start after this many test utterances (a held-out set)")
     ap.add_argument("--dim", type=int, default=80 * 64, help="gaussian: data dims")
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--solver", default=None,
+                    help="the fast path as a solver preset (configs/solver/NAME.yaml, e.g. a "
+                    "study's default); overrides --method/--atol/--rtol/--step-size")
     ap.add_argument("--method", default="dopri5")
     ap.add_argument("--atol", type=float, default=1e-5)
     ap.add_argument("--rtol", type=float, default=1e-5)
@@ -235,6 +274,10 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(args.threads)
     fast = SolverSpec(args.method, args.atol, args.rtol, "batched", step_size=args.step_size,
                       time_change=args.time_change)
+    if args.solver:
+        from .cli import solver_preset
+
+        fast = solver_preset(args.solver)
     for name in args.model:
         adapter, jobs = MODELS[name](args)
         if args.estimator == "elbo":

@@ -67,6 +67,25 @@ def settings_from_config(cfg):
     return ScoreSettings(solver=spec, seed=_int(cfg, "seed"), batch_size=_int(cfg, "batch_size"))
 
 
+def solver_preset(name: str, **overrides):
+    """Return the SolverSpec of configs/solver/<name>.yaml (over base.yaml), with overrides."""
+    from dataclasses import replace
+
+    from omegaconf import OmegaConf
+
+    from .engine.solve import SolverSpec
+
+    names = sorted(p.stem for p in (CONFIG_DIR / "solver").glob("*.yaml"))
+    if name not in names:
+        raise ValueError(f"solver preset must be one of {names}, got {name!r}")
+    node = OmegaConf.load(CONFIG_DIR / "solver" / f"{name}.yaml")
+    parents = [d for d in node.pop("defaults", []) if d != "_self_"]
+    merged = OmegaConf.merge(*(OmegaConf.load(CONFIG_DIR / "solver" / f"{d}.yaml")
+                               for d in parents), node)
+    spec = SolverSpec.from_mapping(OmegaConf.to_container(merged, resolve=True))
+    return replace(spec, **overrides) if overrides else spec
+
+
 def _build(group: str, node, **kw):
     """Instantiate a config group, re-raising Hydra's wrapper as the error it wraps."""
     from hydra.errors import InstantiationException

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import signal
 import threading
@@ -16,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .analysis.cli import render_study_table
-from .engine.solve import SolverSpec
+from .analysis.resolution import solver_note
 from .experiments.base import Study
 from .io.lock import hold, lock_path
 from .io.provenance import dlik_version, git_commit
@@ -24,7 +22,6 @@ from .io.writer import MEASURE_COLUMNS, PROVENANCE_COLUMNS, ResultWriter, read_d
 from .models.base import Adapter
 from .runner import Runner, RunStats, ScoreSettings
 
-SOLVER_ERRORS = Path(__file__).resolve().parent / "assets" / "solver_errors.json"
 RESUME_HINT = "run the same command again to resume (resume=true is the default)"
 
 
@@ -103,34 +100,6 @@ def _check_config(path: Path, chash: str) -> None:
             "pass run_name=<new name> or resume=false")
 
 
-def _matches(spec: SolverSpec, want: dict[str, Any]) -> bool:
-    have = spec.columns()
-    for k, v in want.items():
-        got = have.get(k)
-        if isinstance(v, float) and isinstance(got, float):
-            if not math.isclose(v, got, rel_tol=1e-9):
-                return False
-        elif got != v:
-            return False
-    return True
-
-
-def solver_note(spec: SolverSpec, model_id: str) -> str:
-    """Return the footer line saying how far this solver setting is from a tight reference
-    on this model, as measured (assets/solver_errors.json, from README Performance)."""
-    table = json.loads(SOLVER_ERRORS.read_text())
-    for name, entry in table["presets"].items():
-        if not _matches(spec, entry["match"]):
-            continue
-        for prefix, measured in entry["errors"].items():
-            if model_id.startswith(prefix):
-                return f"solver {name}: {measured} (README, Performance)"
-        return (f"solver {name}: its error is not measured for {model_id}; check it against "
-                "a tight reference with `dlik bench` (README, Performance)")
-    return (f"solver {spec.method} atol={spec.atol:g} rtol={spec.rtol:g} step_size="
-            f"{spec.step_size}: not a measured preset; check its error with `dlik bench`")
-
-
 @contextmanager
 def _signals_raise() -> Iterator[None]:
     """Turn SIGINT and SIGTERM into _Stop for the block (main thread only)."""
@@ -171,7 +140,7 @@ def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: 
             stats = _run_locked(study, adapter, settings, path, experiment, chash, resume,
                                 shard, progress, written)
             print(render_study_table(study.table, fill_derived(path, study)))
-            print(solver_note(settings.solver, adapter.model_id))
+            print(solver_note(settings.solver.columns(), adapter.model_id))
     except (_Stop, KeyboardInterrupt) as exc:
         signum = exc.args[0] if isinstance(exc, _Stop) else signal.SIGINT
         raise RunInterrupted(

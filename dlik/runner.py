@@ -121,6 +121,16 @@ class Runner:
         self._pilot_jobs: dict[str, Job] = {}
         self._grids: dict[str, torch.Tensor | None] = {}
         self._pilot_rows: dict[tuple[str, str], dict] = {}
+        self._bar: tqdm | None = None
+        self._shown = 0.0
+
+    def _progress(self, fraction: float, calls: int) -> None:
+        """Show the integrating batch's progress in t and its evaluations on the bar (2/s)."""
+        now = time.monotonic()
+        if self._bar is None or self._bar.disable or now - self._shown < 0.5:
+            return
+        self._shown = now
+        self._bar.set_postfix_str(f"batch t={min(max(fraction, 0.0), 1.0):.2f} nfe={calls}")
 
     def _likelihood(self, batch: list[tuple[Job, Prepared]], **kw: Any):
         """Return the engine's result for an equal-shape batch (probes seeded per row)."""
@@ -137,7 +147,7 @@ class Runner:
         return log_likelihood(
             self.adapter.drift, x0, _stack([p.prior_mean for p in preps], x0),
             _stack([p.prior_std for p in preps], x0), mask=mask, cond=cond or None,
-            solver=s.solver, seeds=seeds, **kw)
+            solver=s.solver, seeds=seeds, progress=self._progress, **kw)
 
     def _pilot_grids(self, batch: list[tuple[Job, Prepared]], start: float) -> None:
         """Integrate, with error control, the pilot row of each input of the batch that has no
@@ -244,6 +254,7 @@ class Runner:
         stats = RunStats(total=len(mine), skipped=len(mine) - len(todo))
         buckets: dict[tuple, list[tuple[Job, Prepared]]] = {}
         bar = tqdm(total=len(todo), unit="job", disable=not self.progress, dynamic_ncols=True)
+        self._bar = bar
 
         def emit(rows: list[dict]) -> None:
             for row in rows:

@@ -19,9 +19,15 @@ register("sanity_gaussian", _sanity_gaussian, "engine vs closed-form Gaussian lo
 
 
 def _text_agnostic(df, args) -> str:
+    from .resolution import resolution_notes
     from .text_agnostic import text_agnostic_table
 
-    return render(text_agnostic_table(df, seed=args.seed), args.format, "{:.4f}")
+    table = text_agnostic_table(df, seed=args.seed)
+    notes = ["delta = bpd(text) - bpd(own text) of the same audio; CI: 95% bootstrap over "
+             "utterances; mc_se: median Monte-Carlo standard error of one delta (paired over "
+             "shared probes); resolved: the CI over utterances excludes 0",
+             *resolution_notes(df, "delta_bpd", "delta_bpd_se", table)]
+    return _with_notes(render(table, args.format, "{:.4f}"), notes, args.format)
 
 
 register("text_agnostic", _text_agnostic, "text swaps: delta bpd vs own text, own-text win rate")
@@ -54,9 +60,14 @@ register("quality", _quality, "bpd vs degradation level (PNG beside --out)")
 
 
 def _speaker(df, args) -> str:
+    from .resolution import close_calls, resolution_notes
     from .speaker import speaker_table
 
-    return render(speaker_table(df, seed=args.seed), args.format, "{:.4f}")
+    table = speaker_table(df, seed=args.seed)
+    notes = [*resolution_notes(df, "bpd", "bpd_se", table),
+             close_calls(df, ["sample_id"])]
+    return _with_notes(render(table, args.format, "{:.4f}"), [n for n in notes if n],
+                       args.format)
 
 
 register("speaker", _speaker, "true-speaker rank and argmax accuracy")
@@ -106,7 +117,19 @@ def _tti_quality(df, args) -> str:
 register("tti_quality", _tti_quality, "TTI: bpd vs image degradation level (PNG beside --out)")
 
 
-# Beyond the paper (README section of that name): pmi, attribution, ELBO agreement.
+# Beyond the paper (README section of that name): protocols, pmi, attribution, ELBO agreement.
+def _protocols(df, args) -> str:
+    from .protocols import protocol_notes, protocol_table
+
+    return _with_notes(render(protocol_table(df), args.format, "{:.4f}"), protocol_notes(df),
+                       args.format)
+
+
+register("protocols", _protocols,
+         "the paper's independent probes beside dlik's paired ones on the same inputs (text "
+         "swaps, prompt confounds): two CSVs, one per protocol")
+
+
 def _pmi(df, args) -> str:
     from .pmi import pmi_table
 
@@ -157,11 +180,16 @@ for _name in ("speaker", "nbest"):
 def _prompt_confounds(df, args) -> str:
     from .prompt_confounds import prompt_confounds, render_confusions, table_notes
 
+    from .prompt_confounds import GROUP
+    from .resolution import close_calls, resolution_notes
+
     table, mats = prompt_confounds(df, seed=args.seed)
     out = render(table, args.format, "{:.2f}")
     if args.format == "csv":
         return out
-    out = _with_notes(out, table_notes(table, df), args.format)
+    notes = [*table_notes(table, df), *resolution_notes(df, "bpd", "bpd_se"),
+             close_calls(df, [*GROUP, "sample_id"])]
+    out = _with_notes(out, [n for n in notes if n], args.format)
     return f"{out}\n\n{render_confusions(mats, args.format)}"
 
 

@@ -28,7 +28,11 @@ def with_deltas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def text_agnostic_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Return per variant: n, mean delta bpd with 95% CI, fraction where own text wins."""
+    """Return per variant: n, mean delta bpd with 95% CI over utterances, the median
+    Monte-Carlo standard error of one delta (delta_bpd_se; NaN with one probe), whether the
+    CI resolves the mean (resolution.resolved), and the fraction where own text wins."""
+    from .resolution import resolved
+
     d = with_deltas(df)
     rows = []
     for variant, g in d.groupby("text_variant", sort=False):
@@ -36,7 +40,10 @@ def text_agnostic_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         wins = (delta > 0).astype(float)
         lo, hi = bootstrap_ci(delta, seed=seed)
         wlo, whi = bootstrap_ci(wins, seed=seed)
+        se = pd.to_numeric(g.get("delta_bpd_se", pd.Series(dtype=float)), errors="coerce")
         rows.append({"text_variant": variant, "n": len(g), "mean_delta_bpd": float(np.mean(delta)),
-                     "ci_low": lo, "ci_high": hi, "own_wins": float(wins.mean()),
+                     "ci_low": lo, "ci_high": hi,
+                     "mc_se": float(se.median()) if se.notna().any() else float("nan"),
+                     "resolved": resolved(lo, hi, len(g)), "own_wins": float(wins.mean()),
                      "own_wins_ci_low": wlo, "own_wins_ci_high": whi})
     return pd.DataFrame(rows)

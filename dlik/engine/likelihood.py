@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -79,6 +79,7 @@ def log_likelihood(
     seeds: Sequence[int] | None = None,
     grids: Sequence[torch.Tensor] | None = None,
     record_grids: bool = False,
+    progress: Callable[[float, int], None] | None = None,
     **settings: Any,
 ) -> LikelihoodResult:
     """Return log p(x0) per row: log N(x1; prior) + int_{t_start}^{t_end} div f dt.
@@ -90,7 +91,9 @@ def log_likelihood(
     (or replayed from `grids`, one accepted-time grid per row as `record_grids` returns them)
     and probes come from each row's seed, so a row's value does not depend on its neighbours.
     With K = n_probes > 1 one forward and K batched VJPs per step give K estimates; logp is
-    their mean and logp_se its Monte-Carlo standard error.
+    their mean and logp_se its Monte-Carlo standard error. progress(fraction, evaluations) is
+    called at every drift evaluation with the fraction of [t_start, t_end] that the slowest
+    row still integrating has covered (for a progress bar).
     """
     spec = replace(solver or SolverSpec(), **settings) if settings else (solver or SolverSpec())
     if x0.dim() < 2:
@@ -104,7 +107,13 @@ def log_likelihood(
     probes = make_probes(spec.estimator, x0.shape[1:], spec.n_probes, _seeds(seeds, n),
                          net_dtype, x0.device)
 
+    span = spec.t_end - spec.t_start
+    calls = [0]
+
     def func(t, y, idx, need_div):
+        if progress is not None:
+            calls[0] += 1
+            progress(float((t.min() - spec.t_start) / span), calls[0])
         ci = _slice(cond, idx, n)
         if not need_div:  # a stage whose divergence the solver does not use: forward only
             return drift_only(drift, y, t, ci, net_dtype), None
