@@ -10,6 +10,7 @@ espeak-ng output is not bitwise reproducible: manifest.json records each file's 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -146,12 +147,17 @@ def ensure_corpus(name: str = "ljspeech_synth", data_dir_: str | Path | None = N
     if (final / "manifest.json").exists():
         return final
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    print(f"[dlik] building the {name} corpus offline with espeak-ng -> {final}", file=sys.stderr)
-    BUILDERS[name](tmp, read_sentences())
-    try:
-        tmp.rename(final)
-    except OSError:  # another process finished first
+    with open(root / f".{name}.lock", "a") as lock:  # one builder; the others wait for it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (final / "manifest.json").exists():
+            return final
+        tmp = root / f".{name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
+        print(f"[dlik] building the {name} corpus offline with espeak-ng -> {final}",
+              file=sys.stderr)
+        BUILDERS[name](tmp, read_sentences())
+        try:
+            tmp.rename(final)
+        except OSError:  # another process finished first
+            shutil.rmtree(tmp, ignore_errors=True)
     return final
