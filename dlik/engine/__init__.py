@@ -1,6 +1,7 @@
 """The likelihood engine: the only code that integrates ODEs."""
 
-from .likelihood import LikelihoodResult, gaussian_logp, log_likelihood
+from ..densities import gaussian_logp
+from .likelihood import LikelihoodResult, log_likelihood
 from .probes import ESTIMATORS, probe_seed, row_probe_seed, shared_probe_seed
 from .solve import INTEGRATORS, METHODS, TIME_CHANGES, SolverSpec
 

@@ -25,7 +25,8 @@ from typing import Any
 import torch
 
 from .divergence import Drift, drift_and_divergence, drift_only
-from .likelihood import _seeds, _slice, gaussian_logp
+from ..densities import gaussian_logp
+from .likelihood import _seeds, _slice
 from .probes import make_probes
 from .solve import SolverSpec, solve
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ..densities import gaussian_logp
 from .divergence import Drift, drift_and_divergence, drift_only
 from .probes import make_probes
 from .solve import SolverSpec, solve
@@ -34,15 +35,6 @@ class LikelihoodResult:
     logp_se: torch.Tensor | None = None
     bpd_se: torch.Tensor | None = None
     grids: list[torch.Tensor] | None = None
-
-
-def gaussian_logp(x: torch.Tensor, mean: torch.Tensor, std, mask: torch.Tensor) -> torch.Tensor:
-    """Return sum over masked dims of log N(x; mean, std^2) per row, float64."""
-    x, mean = x.double(), mean.double()
-    std = torch.as_tensor(std, dtype=torch.float64, device=x.device)
-    z = (x - mean) / std
-    per_dim = -0.5 * z * z - torch.log(std) - 0.5 * math.log(2 * math.pi)
-    return (per_dim * mask.double()).flatten(1).sum(1)
 
 
 def mc_standard_error(per_probe: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..engine.likelihood import gaussian_logp
+from ..densities import gaussian_logp
 from ..models.base import Prepared
 from ..seeding import stable_frac, stable_seed
 

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from ..engine.likelihood import gaussian_logp
+from ..densities import gaussian_logp
 from ..seeding import stable_int
 from .base import Job, Prepared
 from .schedules import LinearBetaSchedule, pf_ode_drift
