@@ -46,7 +46,7 @@ def score(adapter, items, t_start: float, tol: float, n_probes: int
 
 def paired_difference(row: dict, ref: dict) -> tuple[float, float]:
     """Return (mean, standard error) over probes of row's bpd minus ref's, probe by probe."""
-    from dlik.analysis.paired import probe_values
+    from dlik.derived.paired import probe_values
 
     a, b = probe_values(row["logp_probes"]), probe_values(ref["logp_probes"])
     d = -(a - b) / (np.log(2.0) * row["n_dims"])

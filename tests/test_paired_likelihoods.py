@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dlik.analysis.derived import derive_columns
+from dlik.derived import derive_columns
 from dlik.engine import log_likelihood
 from dlik.engine.solve import SolverSpec
 from dlik.models.base import Job

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlik.analysis.derived import derive_columns
+from dlik.derived import derive_columns
 from dlik.analysis.protocols import protocol_table
 from dlik.analysis.resolution import close_calls, noise_floor_note, resolved, solver_note
 from dlik.analysis.text_agnostic import text_agnostic_table

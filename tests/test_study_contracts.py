@@ -67,7 +67,7 @@ class TwoConditions:
                 for v in ("own", "other")]
 
     def derive(self, df: pd.DataFrame) -> pd.DataFrame:
-        from dlik.analysis.derived import derive_columns
+        from dlik.derived import derive_columns
 
         return derive_columns(df, self.derived_columns)
 

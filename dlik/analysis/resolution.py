@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .paired import difference_se, probe_values
+from ..derived.paired import difference_se, probe_values
 
 SOLVER_ERRORS = Path(__file__).resolve().parents[1] / "assets" / "solver_errors.json"
 MIN_BOOTSTRAP_N = 8

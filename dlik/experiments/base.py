@@ -7,6 +7,7 @@ from typing import ClassVar, Protocol
 
 import pandas as pd
 
+from ..derived import derive_columns
 from ..models.base import Job
 
 
@@ -36,13 +37,11 @@ class Study(Protocol):
 
 
 class StudyBase:
-    """Defaults for studies: derived columns come from the registry in analysis/derived.py."""
+    """Defaults for studies: derived columns come from the registry in dlik/derived."""
 
     derived_columns: ClassVar[list[str]] = []
     out_dir: Path | None = None
 
     def derive(self, df: pd.DataFrame) -> pd.DataFrame:
         """Return df with the study's derived columns recomputed from all rows."""
-        from ..analysis.derived import derive_columns
-
         return derive_columns(df, self.derived_columns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis.pmi import NULL_CONDITION_ID, PMI_COLUMNS
+from ..derived.pmi import NULL_CONDITION_ID, PMI_COLUMNS
 from ..models.base import Job
 
 __all__ = ["NULL_CONDITION_ID", "PMI_COLUMNS", "with_null_rows"]

@@ -1,5 +1,5 @@
 """dlik merge: join sharded results CSVs into one run's CSV, and recompute derived columns
-(analysis/derived.py) from the joined rows.
+(dlik/derived) from the joined rows.
 
 Inputs that are not one run are refused: rows that differ in provenance (experiment, model,
 checkpoint, solver settings, seed, dlik version) or two rows of one (sample, condition) with
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.derived import derive_columns
+from ..derived import derive_columns
 from ..engine.solve import SOLVER_COLUMNS
 
 KEY = ["sample_id", "condition_id"]

@@ -1,7 +1,9 @@
 """Columns computed from other rows of the same CSV (e.g. delta bpd against the own text).
 
 One registry, used by the studies after a run and by `dlik merge` after joining shards, so a
-merged CSV never keeps a value computed from an incomplete shard.
+merged CSV never keeps a value computed from an incomplete shard. It sits below analysis (it
+reads rows, not tables): the writer's callers, merge and the studies import it, and the tables
+read its columns.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from collections.abc import Callable
 import pandas as pd
 
 from .paired import reference_rows, with_difference_se
-from .pmi import NULL_CONDITION_ID
-from .text_agnostic import with_own_delta
+from .pmi import NULL_CONDITION_ID, with_pmi
+from .text_swaps import with_own_delta
 
 
 def _delta_bpd(df: pd.DataFrame) -> pd.DataFrame:
@@ -20,7 +22,7 @@ def _delta_bpd(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _delta_bpd_se(df: pd.DataFrame) -> pd.DataFrame:
-    # Monte-Carlo error of delta_bpd (paired over shared probes; analysis/paired.py)
+    # Monte-Carlo error of delta_bpd (paired over shared probes; derived/paired.py)
     own = reference_rows(df, df["text_variant"] == "own")
     return with_difference_se(df, own, "delta_bpd_se")
 
@@ -31,8 +33,16 @@ def _pmi_bpd_se(df: pd.DataFrame) -> pd.DataFrame:
     return with_difference_se(df, null, "pmi_bpd_se")
 
 
+def _pmi(column: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    # pmi = log p(x | c) - log p(x | null) against the sample's null row (derived/pmi.py)
+    def fill(df: pd.DataFrame) -> pd.DataFrame:
+        return df.assign(**{column: with_pmi(df)[column]})
+    return fill
+
+
 DERIVED: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
-    "delta_bpd": _delta_bpd, "delta_bpd_se": _delta_bpd_se, "pmi_bpd_se": _pmi_bpd_se}
+    "delta_bpd": _delta_bpd, "delta_bpd_se": _delta_bpd_se, "pmi_bpd_se": _pmi_bpd_se,
+    "pmi_bits": _pmi("pmi_bits"), "pmi_bpd": _pmi("pmi_bpd")}
 
 
 def derive_columns(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
@@ -45,16 +55,3 @@ def derive_columns(df: pd.DataFrame, columns: list[str] | None = None) -> pd.Dat
     for c in names:
         df = DERIVED[c](df)
     return df
-
-
-def _pmi(column: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    def fill(df: pd.DataFrame) -> pd.DataFrame:
-        from .pmi import with_pmi
-
-        return df.assign(**{column: with_pmi(df)[column]})
-    return fill
-
-
-# pmi = log p(x | c) - log p(x | null) against the sample's null row (analysis/pmi.py)
-DERIVED["pmi_bits"] = _pmi("pmi_bits")
-DERIVED["pmi_bpd"] = _pmi("pmi_bpd")
