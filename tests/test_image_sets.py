@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from dlik.data import image_sets
-from dlik.data.base import Item, build_dataset
+from dlik.data.base import Item
+from dlik.data.registry import build_dataset
 from dlik.data.image_sets import SETS, ShapesImageSet, build_image_set, caption, combination
 from dlik.data.render_classifier import classify_colour, classify_shape
 

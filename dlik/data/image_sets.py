@@ -28,7 +28,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .base import Item, register_dataset
+from .base import Item
 from .image_render import render
 from .speech_corpus import data_dir
 
@@ -214,6 +214,3 @@ class ShapesImageSet:
         """Return the caption for attribute values (e.g. one attribute of an item swapped)."""
         return caption(self.name, **attrs)
 
-
-for _name in SETS:
-    register_dataset(_name)(functools.partial(ShapesImageSet, _name))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Item, register_dataset
+from .base import Item
 
 LAYOUTS = ("ljspeech", "libritts")
 EMBEDDED = {"ljspeech": "ljspeech_synth", "libritts": "libritts_synth"}
@@ -101,12 +101,3 @@ class TTSCorpus:
                 raise ValueError(f"no utterances in {self.resolve_root()} split={self.split!r}")
         return self._utts
 
-
-@register_dataset("ljspeech")
-def _ljspeech(**kw) -> TTSCorpus:
-    return TTSCorpus("ljspeech", **kw)
-
-
-@register_dataset("libritts")
-def _libritts(**kw) -> TTSCorpus:
-    return TTSCorpus("libritts", **kw)
