@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .bootstrap import bootstrap_ci
+from .figures import pyplot
 from .pmi import group_column
 
 def bin_edges(df: pd.DataFrame) -> list[float]:
@@ -55,10 +56,7 @@ def attribution_figure(df: pd.DataFrame, by: str | None = None, seed: int = 0,
     """Return a matplotlib Figure: per condition group, the mean divergence difference of each
     t-bin (per unit t when per_unit_t, so unequal bins compare) with 95% bootstrap CIs, as a
     step curve over t; the reference condition's path is shared."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ok = _ok(df)
     by = by or group_column(ok)

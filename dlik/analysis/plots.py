@@ -9,27 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .figures import pyplot, save_png
 from .generative import mean_ci
 from .paper_numbers import paper_table
 
 BPD = "bpd (bits/dim)"
 CI = "95% bootstrap CI over samples"
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _plt().close(fig)
-    return path
 
 
 def _n(counts) -> str:
@@ -50,7 +35,7 @@ def text_swap_histograms(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     variants = list(d["text_variant"].unique())
     ncol = min(4, len(variants))
     nrow = -(-len(variants) // ncol)
-    fig, axes = _plt().subplots(nrow, ncol, figsize=(3.2 * ncol, 2.8 * nrow), squeeze=False)
+    fig, axes = pyplot().subplots(nrow, ncol, figsize=(3.2 * ncol, 2.8 * nrow), squeeze=False)
     lim = max(float(d["delta_bpd"].abs().max()), 1e-6) * 1.1
     for ax, v in zip(axes.flat, variants):
         x = d.loc[d["text_variant"] == v, "delta_bpd"].to_numpy()
@@ -67,7 +52,7 @@ def text_swap_histograms(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     for ax in list(axes.flat)[len(variants):]:
         ax.axis("off")
     fig.suptitle(f"Text swaps: bpd(variant) − bpd(own text); red: mean and {CI}", fontsize=10)
-    return [(_save(fig, out / "delta_bpd_hist.png"), "Δbpd of each text variant against the "
+    return [(save_png(fig, out / "delta_bpd_hist.png"), "Δbpd of each text variant against the "
              "utterance's own text (0 = text makes no difference)")]
 
 
@@ -80,7 +65,7 @@ def quality_levels(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     names = [n for n in t["perturbation"].unique() if n != "clean"]
     ncol = min(4, max(len(names), 1))
     nrow = -(-max(len(names), 1) // ncol)
-    fig, axes = _plt().subplots(nrow, ncol, figsize=(3.2 * ncol, 2.8 * nrow), squeeze=False)
+    fig, axes = pyplot().subplots(nrow, ncol, figsize=(3.2 * ncol, 2.8 * nrow), squeeze=False)
     for ax, name in zip(axes.flat, names):
         g = t[t["perturbation"] == name]
         x = np.arange(len(g))
@@ -97,7 +82,7 @@ def quality_levels(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     clean = t.loc[t["perturbation"] == "clean", "mean_bpd"].mean()
     fig.suptitle(f"Degraded audio: bpd − bpd(clean) (clean mean {clean:.3f} bits/dim); "
                  f"bars: {CI}", fontsize=10)
-    return [(_save(fig, out / "bpd_vs_level.png"), "Δbpd against perturbation level")]
+    return [(save_png(fig, out / "bpd_vs_level.png"), "Δbpd against perturbation level")]
 
 
 def generative_path(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
@@ -105,7 +90,7 @@ def generative_path(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     from .generative import generative_table
 
     t = generative_table(df)
-    fig, ax = _plt().subplots(figsize=(6.4, 4))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4))
     path = t[t["sampler"] != "real"]
     for i, (s, g) in enumerate(path.groupby("sampler", sort=False)):
         x = g["t_saved"].astype(float)
@@ -127,7 +112,7 @@ def generative_path(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     ax.set_ylabel(BPD)
     ax.set_title(f"bpd along the generative path; bands: {CI} (n ≥ 2)", fontsize=10)
     ax.legend(fontsize=8)
-    return [(_save(fig, out / "bpd_generative_path.png"), "bpd of samples saved along the "
+    return [(save_png(fig, out / "bpd_generative_path.png"), "bpd of samples saved along the "
              "reverse ODE/SDE, against the real audio and the paper's Table 1")]
 
 
@@ -136,7 +121,7 @@ def wer_bars(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     from .nbest import nbest_table
 
     t, p = nbest_table(df)
-    fig, ax = _plt().subplots(figsize=(6.4, 4))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4))
     x = np.arange(len(t))
     lo = (t["wer"] - t["wer_ci_low"]).clip(lower=0)
     hi = (t["wer_ci_high"] - t["wer"]).clip(lower=0)
@@ -152,7 +137,7 @@ def wer_bars(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     ax.set_title(f"N-best rescoring: n={int(t['n_utterances'].iloc[0])} utterances, am vs "
                  f"likelihood p = {p:.3g}\nbars: {CI} (none for random)", fontsize=9)
     ax.legend(fontsize=8)
-    return [(_save(fig, out / "wer_bars.png"), "WER of each hypothesis-selection system")]
+    return [(save_png(fig, out / "wer_bars.png"), "WER of each hypothesis-selection system")]
 
 
 def speaker_matrix(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
@@ -162,13 +147,13 @@ def speaker_matrix(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
                        values="bpd", aggfunc="mean")
     n = ok.pivot_table(index="true_speaker_index", columns="scored_speaker_index",
                        values="bpd", aggfunc="count")
-    fig, ax = _plt().subplots(figsize=(1.0 + 0.7 * m.shape[1], 1.2 + 0.6 * m.shape[0]))
+    fig, ax = pyplot().subplots(figsize=(1.0 + 0.7 * m.shape[1], 1.2 + 0.6 * m.shape[0]))
     im = ax.imshow(m.to_numpy(float), cmap="viridis")
     for (i, j), v in np.ndenumerate(m.to_numpy(float)):
         if np.isfinite(v):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w")
         if m.index[i] == m.columns[j]:
-            ax.add_patch(_plt().Rectangle((j - .5, i - .5), 1, 1, fill=False, ec="r", lw=2))
+            ax.add_patch(pyplot().Rectangle((j - .5, i - .5), 1, 1, fill=False, ec="r", lw=2))
     ax.set_xticks(range(m.shape[1]), [str(c) for c in m.columns])
     ax.set_yticks(range(m.shape[0]), [str(c) for c in m.index])
     ax.set_xlabel("speaker id the audio was scored under")
@@ -176,7 +161,7 @@ def speaker_matrix(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     fig.colorbar(im, ax=ax, label="mean bpd (bits/dim)")
     ax.set_title(f"{ok['sample_id'].nunique()} utterances, {_n(n.stack())} per cell; "
                  "red: true speaker", fontsize=9)
-    return [(_save(fig, out / "speaker_matrix.png"), "mean bpd per (audio speaker, scored "
+    return [(save_png(fig, out / "speaker_matrix.png"), "mean bpd per (audio speaker, scored "
              "speaker id); lower is more likely")]
 
 
@@ -186,7 +171,7 @@ def domain_bars(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     labels = {"wer": "WER (fraction)", "bpd": BPD, "asv_cosine": "ASV cosine"}
     cols = [c for c in labels if c in ok.columns]
     pairs = list(ok["solver_pair"].unique())
-    fig, axes = _plt().subplots(1, len(cols), figsize=(3.6 * len(cols), 3.4), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(cols), figsize=(3.6 * len(cols), 3.4), squeeze=False)
     for ax, c in zip(axes[0], cols):
         groups = [ok.loc[ok["solver_pair"] == p, c] for p in pairs]
         mean = np.array([g.mean() for g in groups])
@@ -202,20 +187,20 @@ def domain_bars(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
         ax.set_title(f"{c}: n={min(len(g) for g in groups)} per pair", fontsize=9)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"Domain adaptation per forward/reverse solver pair; bars: {CI}", fontsize=10)
-    return [(_save(fig, out / "domain_bars.png"), "WER / bpd / ASV per solver pair")]
+    return [(save_png(fig, out / "domain_bars.png"), "WER / bpd / ASV per solver pair")]
 
 
 def gaussian_gap(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     """Return [(PNG, caption)]: engine bpd minus the closed-form bpd, per sample."""
     ok = df[df["status"] == "ok"]
-    fig, ax = _plt().subplots(figsize=(5.6, 3.6))
+    fig, ax = pyplot().subplots(figsize=(5.6, 3.6))
     ax.plot(ok["exact_bpd"], ok["bpd"] - ok["exact_bpd"], "o", ms=4)
     ax.axhline(0, color="gray", lw=1)
     ax.set_xlabel("closed-form bpd (bits/dim)")
     ax.set_ylabel("engine − closed form (bits/dim)")
     ax.set_title(f"analytic Gaussian: n={len(ok)}, max |gap| = "
                  f"{(ok['bpd'] - ok['exact_bpd']).abs().max():.2e} bits/dim", fontsize=9)
-    return [(_save(fig, out / "gaussian_gap.png"), "engine against the exact likelihood")]
+    return [(save_png(fig, out / "gaussian_gap.png"), "engine against the exact likelihood")]
 
 
 def tti_generative_guidance(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
@@ -224,7 +209,7 @@ def tti_generative_guidance(df: pd.DataFrame, out: Path) -> list[tuple[Path, str
     from .tti import GS, tti_generative_table
 
     t, _ = tti_generative_table(df)
-    fig, ax = _plt().subplots(figsize=(6.4, 4))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4))
     for i, ((size, kind), g) in enumerate(t.groupby(["image_size", "kind"], sort=False)):
         ax.plot(g[GS], g["bpd"], "o-", color=f"C{i}",
                 label=f"{kind}, {size} (n={int(g['n'].max())} per scale)")
@@ -235,7 +220,7 @@ def tti_generative_guidance(df: pd.DataFrame, out: Path) -> list[tuple[Path, str
     ax.set_ylabel("bpd of the scaled VAE latent (bits/dim)")
     ax.set_title(f"bpd of real images, samples, reconstructions; bands: {CI}", fontsize=10)
     ax.legend(fontsize=8)
-    return [(_save(fig, out / "bpd_vs_guidance_scale.png"), "bpd against the guidance scale "
+    return [(save_png(fig, out / "bpd_vs_guidance_scale.png"), "bpd against the guidance scale "
              "per kind (paper Tables 4, 5, 7)")]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .plots import _plt
+from .figures import pyplot
 
 NEEDS = ("sample_id", "true_label", "candidate_label", "logp_nats", "status")
 GROUPS = ("image_set", "attribute", "vae_mode", "image_size", "guidance_scale", "source")
@@ -76,7 +76,7 @@ def _name(groups: list[str], values: tuple) -> str:
 def confusion_matrices(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     """Return [(PNG, caption)]: a grid of row-normalised confusion matrices, a row per
     attribute (and image set, VAE mode, size), a column per guidance scale and source."""
-    plt = _plt()
+    plt = pyplot()
     mats, groups, fixed = _varying(confusion(df), [c for c in GROUPS if c in df.columns])
     down = [g for g in groups if g not in COLUMN_GROUPS]
     across = [g for g in groups if g in COLUMN_GROUPS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .bootstrap import bootstrap_ci
+from .figures import pyplot
 
 
 def quality_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
@@ -29,10 +30,7 @@ def quality_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 def plot_quality(df: pd.DataFrame, path) -> None:
     """Write a PNG of mean bpd vs level, one panel per perturbation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t = quality_table(df)
     clean = t[t["perturbation"] == "clean"]["mean_bpd"].mean()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .figures import pyplot, save_png
 from .generative import mean_ci, ok_rows
 from .quality import quality_table
 
@@ -111,18 +112,14 @@ def samples_grid(df: pd.DataFrame, roots: list[Path], path: Path) -> Path | None
     columns: the real image, then samples and reconstructions by guidance scale, titled with
     kind and scale) found under roots (image_file is relative to its CSV's folder); return its
     path, or None when the CSV lists no generated image."""
-    from .plots import _save
-
     fig = grid_figure(df, roots)
-    return None if fig is None else _save(fig, path)
+    return None if fig is None else save_png(fig, path)
 
 
 def grid_figure(df: pd.DataFrame, roots: list[Path]):
     """Return the matplotlib figure of samples_grid (axes [prompt][column]), or None when the
     CSV lists no generated image."""
     from PIL import Image
-
-    from .plots import _plt
 
     ok = ok_rows(df)
     rows = ok.dropna(subset=["image_file"])
@@ -134,7 +131,7 @@ def grid_figure(df: pd.DataFrame, roots: list[Path]):
     cols = _grid_columns(rows)
     files = {(r.sample_id, r.kind, None if r.kind == "real" else float(getattr(r, GS))):
              r.image_file for r in rows.itertuples()}
-    fig, axes = _plt().subplots(len(ids), len(cols), squeeze=False,
+    fig, axes = pyplot().subplots(len(ids), len(cols), squeeze=False,
                                 figsize=(1.25 * len(cols) + 1.8, 1.25 * len(ids) + 0.7))
     for i, sid in enumerate(ids):
         for j, (kind, scale) in enumerate(cols):
