@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 import yaml
 
-from dlik.bench import run_jobs, solver_label
+from dlik.scoring.bench import run_jobs, solver_label
 from dlik.engine.solve import SolverSpec
 from dlik.models.base import Job
-from dlik.runner import ScoreSettings
+from dlik.scoring.runner import ScoreSettings
 
 SOLVERS = Path(__file__).resolve().parents[1] / "configs" / "solver"
 

@@ -225,7 +225,7 @@ def bpd_check(folder: Path, args) -> dict:
     from dlik.engine.solve import SolverSpec
     from dlik.models.base import Job
     from dlik.models.sdxl.adapter import SDXLAdapter
-    from dlik.runner import Runner, ScoreSettings
+    from dlik.scoring.runner import Runner, ScoreSettings
 
     adapter = SDXLAdapter(path=str(folder))
     spec = SolverSpec(method="dopri5", atol=args.atol, rtol=args.atol, integrator="batched")

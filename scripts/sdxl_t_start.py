@@ -29,7 +29,7 @@ def score(adapter, items, t_start: float, tol: float, n_probes: int
     """Return ({item id: row}, wall seconds) of each item under its own caption at t_start."""
     from dlik.engine.solve import SolverSpec
     from dlik.models.base import Job
-    from dlik.runner import Runner, ScoreSettings
+    from dlik.scoring.runner import Runner, ScoreSettings
 
     spec = SolverSpec(method="dopri5", atol=tol, rtol=tol, t_start=t_start, n_probes=n_probes)
     jobs = [Job(it.item_id, "own", {}, {"image_path": it.payload["image_path"],

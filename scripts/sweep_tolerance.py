@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dlik.bench import reference_bpd, run_jobs
+from dlik.scoring.bench import reference_bpd, run_jobs
 from dlik.engine.solve import SolverSpec
 from dlik.experiments.tts_bench import bench_jobs
-from dlik.runner import ScoreSettings
+from dlik.scoring.runner import ScoreSettings
 
 
 T_START: dict[str, float] = {}  # --t-start: set for every setting (SDXL starts at 1e-3)
@@ -34,7 +34,7 @@ def _settings(setting: str, batch_size: int = 8) -> ScoreSettings:
     """Return the settings of a preset name (configs/solver, e.g. paper), or of
     method:atol:rtol:time_change[:steps] or method:h=STEP:time_change (shared probes; steps
     shared unless :own); the paper's protocols run at batch 1."""
-    from dlik.cli import solver_preset
+    from dlik.commands.config import solver_preset
 
     parts = setting.split(":")
     if len(parts) == 1:
@@ -80,7 +80,7 @@ def main() -> None:
     for setting in [args.ref, *args.settings]:
         _settings(setting)  # raise on a malformed setting before any scoring
     if args.model == "sdxl":
-        from dlik.bench import MODELS
+        from dlik.commands.bench import MODELS
 
         adapter, jobs = MODELS["sdxl"](argparse.Namespace(samples=args.samples, device="cpu"))
     else:

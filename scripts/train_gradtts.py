@@ -67,7 +67,7 @@ def heldout_bpd(weights: Path, utts, n: int, noise_snr: float = 10.0) -> dict:
     from dlik.engine.solve import SolverSpec
     from dlik.models.base import Job
     from dlik.models.gradtts.adapter import GradTTSAdapter
-    from dlik.runner import Runner, ScoreSettings
+    from dlik.scoring.runner import Runner, ScoreSettings
 
     ad = GradTTSAdapter(checkpoint=str(weights))
     multi = ad.cfg.n_spks > 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from dlik.bench import bench, main
+from dlik.commands.bench import main
+from dlik.scoring.bench import bench
 from dlik.engine.solve import SolverSpec
 from dlik.models.base import Job
 from dlik.models.gaussian import GaussianAdapter
@@ -70,7 +71,7 @@ def test_bench_sdxl_jobs_are_one_image_under_distinct_prompts():
 
     import pytest
 
-    from dlik.bench import MODELS
+    from dlik.commands.bench import MODELS
 
     ad, jobs = MODELS["sdxl"](SimpleNamespace(samples=16, device="cpu"))
     prompts = [j.payload["prompt"] for j in jobs]

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from dlik.analysis.attribution import attribution_figure, attribution_table, bin_columns
-from dlik.attribute import attribution_rows
+from dlik.scoring.attribution import attribution_rows
 from dlik.engine.attribution import check_edges, shared_path_attribution, uniform_edges
 from dlik.engine.solve import SolverSpec
 from dlik.models.base import Job
 from dlik.models.gaussian import GaussianAdapter
-from dlik.runner import ScoreSettings
+from dlik.scoring.runner import ScoreSettings
 
 RK4 = SolverSpec("rk4", step_size=0.002, estimator="exact")
 

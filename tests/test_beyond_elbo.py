@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from dlik.analysis.elbo_agreement import elbo_agreement_table, sample_agreement, paired
-from dlik.bench import main as bench_main
+from dlik.commands.bench import main as bench_main
 from dlik.estimators.elbo import ElboSpec, TimeProposal, candidate_elbo
 from dlik.estimators.rank import elbo_rows
 from dlik.models.base import Job

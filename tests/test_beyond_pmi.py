@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dlik.analysis.cli import TABLES, build_parser
+from dlik.analysis.tables import TABLES, build_parser
 from dlik.analysis.pmi import pmi_table, with_pmi
 from dlik.engine.solve import SolverSpec
 from dlik.experiments.base import StudyBase
@@ -17,8 +17,8 @@ from dlik.experiments.null_rows import PMI_COLUMNS, with_null_rows
 from dlik.io.merge import merge_results
 from dlik.models.base import Job, require
 from dlik.models.gaussian import GaussianAdapter
-from dlik.run_study import run_study
-from dlik.runner import ScoreSettings
+from dlik.scoring.study_run import run_study
+from dlik.scoring.runner import ScoreSettings
 
 # t_start near 0: the engine gives log p at t_start, which for the far-off "other" means
 # (-200 nats) differs from log p at 0 by ~2e-4 nats/dim at the default 1e-5

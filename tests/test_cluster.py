@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from dlik.engine.solve import SOLVER_COLUMNS, SolverSpec
-from dlik.io.merge import (EXACT_FLOATS, MergeRefused, expected_keys, main as merge_main,
-                           merge_with_report)
+from dlik.commands.merge import expected_keys, main as merge_main
+from dlik.io.merge import EXACT_FLOATS, MergeRefused, merge_with_report
 from dlik.io.writer import MEASURE_COLUMNS
 
 PY = sys.executable

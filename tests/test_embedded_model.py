@@ -12,7 +12,7 @@ from dlik.engine.solve import SolverSpec
 from dlik.models.base import Job
 from dlik.models.gradtts.adapter import GradTTSAdapter
 from dlik.models.gradtts.default_weights import EMBEDDED
-from dlik.runner import Runner, ScoreSettings
+from dlik.scoring.runner import Runner, ScoreSettings
 
 
 @pytest.mark.parametrize("name,layout", [("ljspeech", "ljspeech"), ("libritts", "libritts")])

@@ -78,7 +78,7 @@ def test_nfe_no_more_than_torchdiffeq(tol):
 def test_bench_reports_nfe_ratio_at_equal_tolerance():
     """dlik bench's nfe_ratio_equal_tol: batched dopri5 at the paper's 1e-5 over torchdiffeq's,
     whatever the fast path's settings; it equals the NFE ratio when the fast path is that."""
-    from dlik.bench import bench
+    from dlik.scoring.bench import bench
     from dlik.engine.solve import SolverSpec
 
     ad = GaussianAdapter(dim=16, prior="terminal", dtype="float64")

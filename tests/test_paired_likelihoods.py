@@ -15,7 +15,7 @@ from dlik.engine import log_likelihood
 from dlik.engine.solve import SolverSpec
 from dlik.models.base import Job
 from dlik.models.gaussian import GaussianAdapter
-from dlik.runner import Runner, ScoreSettings
+from dlik.scoring.runner import Runner, ScoreSettings
 
 CONDS = ("own", "c1", "c2", "c3")
 

@@ -16,7 +16,7 @@ from dlik.engine.solve import SolverSpec
 from dlik.models.base import Job
 from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 from dlik.models.gradtts.adapter import GradTTSAdapter
-from dlik.runner import Runner, ScoreSettings
+from dlik.scoring.runner import Runner, ScoreSettings
 
 from .test_gradtts_model import TINY
 

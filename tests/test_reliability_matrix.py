@@ -20,7 +20,7 @@ from dlik.engine.solve import SolverSpec
 from dlik.io.writer import ResultsWriteError, ResultWriter, read_done_keys
 from dlik.models.base import Job
 from dlik.models.gaussian import GaussianAdapter
-from dlik.runner import Runner, ScoreSettings
+from dlik.scoring.runner import Runner, ScoreSettings
 
 MEASURES = ["logp_nats", "bpd", "prior_logp", "divergence_integral", "nfe"]
 
@@ -65,7 +65,7 @@ def test_bad_config_fails_before_scoring_and_names_the_value(tmp_path, override,
 def test_bad_settings_name_the_value(override, message):
     from hydra import compose, initialize_config_dir
 
-    from dlik.cli import CONFIG_DIR, settings_from_config
+    from dlik.commands.config import CONFIG_DIR, settings_from_config
 
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", ["experiment=sanity_gaussian", override])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dlik.analysis.cli import main as tables_main
+from dlik.commands.tables import main as tables_main
 from dlik.analysis.formatting import render
 from dlik.analysis.paper_numbers import beside, load, with_paper
 from dlik.analysis.plots_confusion import class_mean_accuracy, confusion
@@ -137,7 +137,7 @@ def test_md_to_html_tables_images_escaping():
 
 
 def test_report_cli_errors_name_the_input(tmp_path):
-    from dlik.analysis.report import main
+    from dlik.commands.report import main
 
     with pytest.raises(SystemExit, match="does not exist"):
         main([str(tmp_path / "nope")])

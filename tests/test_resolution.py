@@ -16,7 +16,7 @@ from dlik.analysis.text_agnostic import text_agnostic_table
 from dlik.engine.solve import SolverSpec
 from dlik.models.base import Job
 from dlik.models.gaussian import GaussianAdapter
-from dlik.runner import Runner, ScoreSettings
+from dlik.scoring.runner import Runner, ScoreSettings
 
 
 def _run(probes: str, n_samples: int, n_probes: int = 3) -> pd.DataFrame:

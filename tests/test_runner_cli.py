@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from dlik.cli import CONFIG_DIR, experiments, register_resolvers, settings_from_config
+from dlik.commands.config import CONFIG_DIR, experiments, register_resolvers, settings_from_config
 from dlik.io.writer import ResultWriter, read_done_keys
 from dlik.models.base import Job
 from dlik.models.gaussian import GaussianAdapter
-from dlik.runner import Runner, ScoreSettings, parse_shard
+from dlik.scoring.runner import Runner, ScoreSettings, parse_shard
 
 PY = sys.executable
 

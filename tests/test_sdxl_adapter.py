@@ -19,7 +19,7 @@ from dlik.models.base import CAPABILITIES, Job, require  # noqa: E402
 from dlik.models.sdxl import loader  # noqa: E402
 from dlik.models.sdxl.adapter import SDXLAdapter  # noqa: E402
 from dlik.models.sdxl.schedule import SDXLNoise  # noqa: E402
-from dlik.runner import Runner, ScoreSettings  # noqa: E402
+from dlik.scoring.runner import Runner, ScoreSettings  # noqa: E402
 
 SIZE = 32  # pixels: 4 x 4 x 4 latents
 
@@ -321,7 +321,7 @@ def test_model_configs_instantiate(folder):
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from dlik.cli import CONFIG_DIR
+    from dlik.commands.config import CONFIG_DIR
 
     tiny = OmegaConf.load(CONFIG_DIR / "model" / "sdxl_tiny.yaml")
     ad = instantiate(tiny, path=str(folder), device="cpu")

@@ -16,7 +16,7 @@ from dlik.engine.solve import SolverSpec  # noqa: E402
 from dlik.models.base import Job  # noqa: E402
 from dlik.models.sdxl.adapter import SDXLAdapter  # noqa: E402
 from dlik.models.sdxl.loader import EMBEDDED_DIR  # noqa: E402
-from dlik.runner import Runner, ScoreSettings  # noqa: E402
+from dlik.scoring.runner import Runner, ScoreSettings  # noqa: E402
 from dlik.seeding import stable_rng  # noqa: E402
 
 N_IMAGES = 8

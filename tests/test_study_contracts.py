@@ -14,8 +14,8 @@ from dlik.io.merge import merge_results
 from dlik.models.base import Job, Prepared, require
 from dlik.models.gaussian import AnalyticGaussianSDE
 from dlik.models.schedules import LinearBetaSchedule
-from dlik.run_study import run_study
-from dlik.runner import Runner, ScoreSettings, in_shard
+from dlik.scoring.study_run import run_study
+from dlik.scoring.runner import Runner, ScoreSettings, in_shard
 
 
 class Unconditional:
@@ -172,7 +172,7 @@ def test_solver_spec_is_the_one_source():
 def test_solver_presets_compose_over_the_base():
     from hydra import compose, initialize_config_dir
 
-    from dlik.cli import CONFIG_DIR, register_resolvers, settings_from_config
+    from dlik.commands.config import CONFIG_DIR, register_resolvers, settings_from_config
 
     register_resolvers()
     presets = sorted(p.stem for p in (CONFIG_DIR / "solver").glob("*.yaml"))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binom
 
-from dlik.analysis.cli import main as tables_main
+from dlik.commands.tables import main as tables_main
 from dlik.analysis.nbest import nbest_table, paired_bootstrap_p, word_errors
 
 ROWS = [  # sample, reference, hypothesis, am_score, logp_nats ; errors by hand

@@ -16,7 +16,7 @@ import pytest
 
 from dlik.analysis import paper_numbers
 from dlik.analysis.bootstrap import bootstrap_ci
-from dlik.analysis.cli import main as tables_main
+from dlik.commands.tables import main as tables_main
 from dlik.analysis.prompt_confounds import (class_mean_accuracy, confusion_matrix, harmonic,
                                             predictions, prompt_confounds)
 

@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from dlik.engine.probes import make_probes, probe_seed  # noqa: E402
 from dlik.models.base import Job  # noqa: E402
 from dlik.models.sdxl.adapter import SDXLAdapter  # noqa: E402
-from dlik.runner import Runner, ScoreSettings  # noqa: E402
+from dlik.scoring.runner import Runner, ScoreSettings  # noqa: E402
 
 SIZE = 32  # pixels: 4 x 4 x 4 latents
 
@@ -22,7 +22,7 @@ SIZE = 32  # pixels: 4 x 4 x 4 latents
 def _compose(*overrides: str):
     from hydra import compose, initialize_config_dir
 
-    from dlik.cli import CONFIG_DIR, register_resolvers
+    from dlik.commands.config import CONFIG_DIR, register_resolvers
 
     register_resolvers()
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
@@ -30,7 +30,7 @@ def _compose(*overrides: str):
 
 
 def test_paper_tti_composes_with_the_tti_studies():
-    from dlik.cli import settings_from_config
+    from dlik.commands.config import settings_from_config
 
     for experiment, grid in (("tti_prompt_confounds", [0, 3, 5]),
                              ("tti_generative_path", [0, 3, 5, 7]), ("tti_quality", None)):
@@ -86,7 +86,7 @@ def test_paper_tti_matches_torchdiffeq_at_batch_1(folder):
     """Three prompts / scales of one image scored in one runner batch under solver=paper_tti
     equal torchdiffeq at batch 1 with each row's own fresh probe (float64 UNet, so only the
     order of float operations differs)."""
-    from dlik.cli import settings_from_config
+    from dlik.commands.config import settings_from_config
 
     spec = settings_from_config(_compose("experiment=tti_prompt_confounds",
                                          "solver=paper_tti")).solver

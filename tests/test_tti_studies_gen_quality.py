@@ -41,7 +41,7 @@ def _run(tmp_path, experiment: str, *overrides: str) -> tuple[pd.DataFrame, Path
 
 def _tables(capsys, *args: str) -> str:
     """Return what `dlik tables ARGS` prints (its main, in this process)."""
-    from dlik.analysis.cli import main
+    from dlik.commands.tables import main
 
     capsys.readouterr()
     assert main(list(args)) == 0

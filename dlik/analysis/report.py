@@ -1,4 +1,4 @@
-"""dlik report: one markdown + HTML report of every results CSV under the given run dirs, with
+"""One markdown + HTML report of every results CSV under the given run dirs (dlik report):
 each run's provenance, its study table (the paper's numbers beside ours) and PNG plots.
 
 Reads CSVs only (a dir holding only shard CSVs is merged in memory); never runs a model.
@@ -6,7 +6,6 @@ Reads CSVs only (a dir holding only shard CSVs is merged in memory); never runs 
 
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -70,8 +69,7 @@ def find_runs(inputs: list[Path]) -> list[Run]:
 def table_for(run: Run) -> str | None:
     """Return the registered table of the run's study: the longest table name inside the
     experiment name, else the `table` of the study class in the run's config.yaml."""
-    from . import study_tables  # noqa: F401  (registers the study tables)
-    from .cli import TABLES
+    from .tables import TABLES
 
     hits = [t for t in TABLES if t in run.experiment]
     if hits:
@@ -116,7 +114,7 @@ def _slug(run: Run, taken: set[str]) -> str:
 
 
 def _run_section(k: int, run: Run, out: Path, slug: str) -> list[str]:
-    from .cli import render_study_table
+    from .tables import render_study_table
     from .formatting import render
     from .plots import plots_for
 
@@ -174,20 +172,3 @@ def build_report(inputs: list[Path], out: Path) -> Path:
     (out / "report.md").write_text(text)
     (out / "report.html").write_text(md_to_html(text))
     return out / "report.md"
-
-
-def main(argv: list[str]) -> int:
-    """CLI: dlik report RUN_DIR_OR_CSV... [--out DIR]; returns the exit code."""
-    ap = argparse.ArgumentParser(prog="dlik report", description=__doc__)
-    ap.add_argument("inputs", nargs="+", type=Path, help="run dirs (searched recursively) or CSVs")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="output dir (default: <first input dir>/report)")
-    args = ap.parse_args(argv)
-    first = args.inputs[0]
-    out = args.out or ((first if first.is_dir() else first.parent) / "report")
-    try:
-        path = build_report(args.inputs, out)
-    except ValueError as exc:
-        raise SystemExit(f"dlik report: error: {exc}") from None
-    print(f"[dlik] report -> {path} and {path.with_suffix('.html')}")
-    return 0

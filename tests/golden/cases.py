@@ -44,7 +44,7 @@ def rows(tmp: Path, cases: tuple[str, ...] | None = None) -> pd.DataFrame:
     from dlik.models.base import Job
     from dlik.models.gaussian import GaussianAdapter
     from dlik.models.gradtts.adapter import GradTTSAdapter
-    from dlik.runner import Runner, ScoreSettings
+    from dlik.scoring.runner import Runner, ScoreSettings
 
     torch.set_num_threads(1)
     out: list[dict] = []

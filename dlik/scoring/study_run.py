@@ -1,4 +1,5 @@
-"""Run one study into a results directory: lock, resume, provenance, writer, summary."""
+"""One study run into a results directory: lock, resume, provenance, writer, derived columns,
+and the footer (the study's table and the solver's measured error) printed at the end."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis.cli import render_study_table
-from .analysis.resolution import solver_note
-from .experiments.base import Study
-from .io.lock import hold, lock_path
-from .io.provenance import dlik_version, git_commit
-from .io.writer import MEASURE_COLUMNS, PROVENANCE_COLUMNS, ResultWriter, read_done_keys
-from .models.base import Adapter
+from ..experiments.base import Study
+from ..io.lock import hold, lock_path
+from ..io.provenance import dlik_version, git_commit
+from ..io.writer import MEASURE_COLUMNS, PROVENANCE_COLUMNS, ResultWriter, read_done_keys
+from ..models.base import Adapter
 from .runner import Runner, RunStats, ScoreSettings
 
 RESUME_HINT = "run the same command again to resume (resume=true is the default)"
@@ -129,6 +128,9 @@ def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: 
     writes config_yaml to out_dir/config.yaml when given, and on SIGINT/SIGTERM stops with
     every finished row flushed, raising RunInterrupted.
     """
+    from ..analysis.resolution import solver_note
+    from ..analysis.tables import render_study_table
+
     out_dir.mkdir(parents=True, exist_ok=True)
     study.out_dir = out_dir  # for studies that save files (e.g. images) beside the CSV
     path = out_dir / results_name(shard)

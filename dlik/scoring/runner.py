@@ -14,10 +14,11 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .engine import log_likelihood, row_probe_seed
-from .engine.solve import SolverSpec
-from .models.base import Adapter, Job, Prepared, require
-from .seeding import stable_int
+from ..engine import log_likelihood
+from ..engine.solve import SolverSpec
+from ..models.base import Adapter, Job, Prepared, require
+from ..seeding import stable_int
+from .batches import Batches, probe_seeds, stack_prepared
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,6 @@ def check_unique(jobs: Sequence[Job]) -> None:
                          f"{dup[:3]}: sample ids in the data (manifest) must be unique")
 
 
-def _stack(items: Sequence[Any], like: torch.Tensor) -> torch.Tensor:
-    return torch.stack([torch.as_tensor(v, device=like.device).expand(like.shape[1:])
-                        for v in items])
-
-
 def probe_cells(values: torch.Tensor) -> str:
     """Return one row's per-probe log-densities (nats) as the CSV cell 'v1;v2;...'."""
     return ";".join(repr(float(v)) for v in values)
@@ -135,19 +131,11 @@ class Runner:
     def _likelihood(self, batch: list[tuple[Job, Prepared]], **kw: Any):
         """Return the engine's result for an equal-shape batch (probes seeded per row)."""
         s = self.settings
-        preps = [p for _, p in batch]
-        x0 = torch.stack([p.x0 for p in preps])
-        mask = None
-        if any(p.mask is not None for p in preps):
-            mask = torch.stack([torch.ones_like(p.x0) if p.mask is None
-                                else p.mask.expand_as(p.x0) for p in preps])
-        cond = {k: torch.stack([p.cond[k] for p in preps]) for k in preps[0].cond}
-        seeds = [row_probe_seed(s.solver.probes, j.sample_id, j.condition_id, s.seed)
-                 for j, _ in batch]
+        b = stack_prepared([p for _, p in batch])
         return log_likelihood(
-            self.adapter.drift, x0, _stack([p.prior_mean for p in preps], x0),
-            _stack([p.prior_std for p in preps], x0), mask=mask, cond=cond or None,
-            solver=s.solver, seeds=seeds, progress=self._progress, **kw)
+            self.adapter.drift, b.x0, b.prior_mean, b.prior_std, mask=b.mask, cond=b.cond,
+            solver=s.solver, seeds=probe_seeds([j for j, _ in batch], s.solver.probes, s.seed),
+            progress=self._progress, **kw)
 
     def _pilot_grids(self, batch: list[tuple[Job, Prepared]], start: float) -> None:
         """Integrate, with error control, the pilot row of each input of the batch that has no
@@ -230,14 +218,6 @@ class Runner:
             rows.append(row)
         return rows
 
-    def _flush(self, batch: list[tuple[Job, Prepared]]) -> list[dict]:
-        try:
-            return self._score(batch)
-        except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the run
-            if len(batch) == 1:
-                return [self._error_row(batch[0][0], exc, batch[0][1].columns)]
-            return [row for item in batch for row in self._flush([item])]
-
     def run(self, jobs: Sequence[Job], done: set[tuple[str, str]] = frozenset(),
             shard: tuple[int, int] | None = None) -> RunStats:
         """Score every job not in done (and in the shard); rows go to the sink as they finish.
@@ -252,7 +232,6 @@ class Runner:
         mine = [j for j in jobs if in_shard(j, shard)]
         todo = [j for j in mine if j.key not in done]
         stats = RunStats(total=len(mine), skipped=len(mine) - len(todo))
-        buckets: dict[tuple, list[tuple[Job, Prepared]]] = {}
         bar = tqdm(total=len(todo), unit="job", disable=not self.progress, dynamic_ncols=True)
         self._bar = bar
 
@@ -263,6 +242,8 @@ class Runner:
                 stats.errors += row.get("status") != "ok"
             bar.update(len(rows))
 
+        batches = Batches(self.settings.batch_size, self._score,
+                          lambda item, exc: self._error_row(item[0], exc, item[1].columns), emit)
         for job in todo:
             try:
                 job = job.staged()
@@ -270,11 +251,7 @@ class Runner:
             except Exception as exc:  # noqa: BLE001 - bad sample -> error row, run goes on
                 emit([self._error_row(job, exc)])
                 continue
-            key = prep.bucket_key
-            buckets.setdefault(key, []).append((job, prep))
-            if len(buckets[key]) >= self.settings.batch_size:
-                emit(self._flush(buckets.pop(key)))
-        for key in list(buckets):
-            emit(self._flush(buckets.pop(key)))
+            batches.add(prep.bucket_key, (job, prep))
+        batches.finish()
         bar.close()
         return stats

@@ -1,5 +1,6 @@
 """Attribution rows for a study's jobs: each sample's reference condition against its others,
-integrated along the reference condition's ODE path (engine/attribution.py)."""
+integrated along the reference condition's ODE path (engine/attribution.py), batched as the
+runner batches (scoring/batches.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import Any
 
 import torch
 
-from .engine import row_probe_seed
-from .engine.attribution import shared_path_attribution
-from .estimators.rank import group_by_sample
-from .models.base import Adapter, Job, Prepared, require
-from .runner import ScoreSettings, _stack, status_message
+from ..engine.attribution import shared_path_attribution
+from ..estimators.rank import group_by_sample
+from ..models.base import Adapter, Job, Prepared, require
+from .batches import Batches, probe_seeds, stack_prepared
+from .runner import ScoreSettings, status_message
 
 ATTRIBUTION_COLUMNS = ("reference_condition", "dlogp_prior", "dlogp_shared", "dlogp_transported",
                        "bin_edges", "nfe", "wall_s", "status", "error")
@@ -35,24 +36,13 @@ def _error(job: Job, reference: str, exc: BaseException) -> dict[str, Any]:
 def _score(adapter: Adapter, batch: list[tuple[Job, Prepared, Prepared]], reference: str,
            edges: list[float], settings: ScoreSettings, transport: bool) -> list[dict]:
     """Return attribution rows of one batch of (job b, prepared a, prepared b), equal shapes."""
-    pa, pb = [a for _, a, _ in batch], [b for _, _, b in batch]
-    x0 = torch.stack([p.x0 for p in pa])
-    mask = None
-    if any(p.mask is not None for p in pa):
-        mask = torch.stack([torch.ones_like(p.x0) if p.mask is None else p.mask.expand_as(p.x0)
-                            for p in pa])
-
-    def cond(ps):
-        return {k: torch.stack([p.cond[k] for p in ps]) for k in ps[0].cond} or None
-
-    def prior(ps):
-        return (_stack([p.prior_mean for p in ps], x0), _stack([p.prior_std for p in ps], x0))
-
-    seeds = [row_probe_seed(settings.solver.probes, j.sample_id, j.condition_id, settings.seed)
-             for j, _, _ in batch]
+    a = stack_prepared([p for _, p, _ in batch])
+    b = stack_prepared([p for _, _, p in batch])
+    seeds = probe_seeds([j for j, _, _ in batch], settings.solver.probes, settings.seed)
     start = time.perf_counter()
-    res = shared_path_attribution(adapter.drift, x0, cond(pa), cond(pb), prior(pa), prior(pb),
-                                  edges, mask=mask, solver=settings.solver, seeds=seeds,
+    res = shared_path_attribution(adapter.drift, a.x0, a.cond, b.cond,
+                                  (a.prior_mean, a.prior_std), (b.prior_mean, b.prior_std),
+                                  edges, mask=a.mask, solver=settings.solver, seeds=seeds,
                                   score=adapter.score if transport else None)
     wall = (time.perf_counter() - start) / len(batch)
     rows = []
@@ -82,20 +72,15 @@ def attribution_rows(adapter: Adapter, jobs: list[Job], reference: str, edges: l
     Both conditions must give the same x0 (the same data under two conditions)."""
     if transport:
         require(adapter, "score")
-    pending: dict[tuple, list[tuple[Job, Prepared, Prepared]]] = {}
     rows: list[dict] = []
 
-    def flush(batch):
-        try:
-            rows.extend(_score(adapter, batch, reference, edges, settings, transport))
-        except Exception as exc:  # noqa: BLE001 - a bad batch: retry row by row
-            if len(batch) == 1:
-                traceback.print_exc()
-                rows.append(_error(batch[0][0], reference, exc))
-            else:
-                for item in batch:
-                    flush([item])
+    def error_row(item: tuple[Job, Prepared, Prepared], exc: Exception) -> dict[str, Any]:
+        traceback.print_exception(exc)
+        return _error(item[0], reference, exc)
 
+    batches = Batches(settings.batch_size,
+                      lambda batch: _score(adapter, batch, reference, edges, settings, transport),
+                      error_row, rows.extend)
     for group in group_by_sample(jobs).values():
         refs = [j for j in group if j.condition_id == reference]
         if not refs:
@@ -117,10 +102,6 @@ def attribution_rows(adapter: Adapter, jobs: list[Job], reference: str, edges: l
             except Exception as exc:  # noqa: BLE001
                 rows.append(_error(job, reference, exc))
                 continue
-            key = prep_a.bucket_key
-            pending.setdefault(key, []).append((job, prep_a, prep_b))
-            if len(pending[key]) >= settings.batch_size:
-                flush(pending.pop(key))
-    for key in list(pending):
-        flush(pending.pop(key))
+            batches.add(prep_a.bucket_key, (job, prep_a, prep_b))
+    batches.finish()
     return rows

@@ -1,0 +1,56 @@
+"""What dlik attribute and dlik elbo share: the study of dlik run's Hydra overrides, and its
+rows written as a CSV beside the study's results.csv (outputs/<experiment>/<run_name>/), so
+`dlik tables` can read it with the exact results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..io.provenance import dlik_version, git_commit
+from .config import (CONFIG_DIR, build_study, experiments, register_resolvers, resolve_device,
+                     run_name_from_overrides, settings_from_config)
+
+EXCLUDED = ("experiment", "resume", "device", "progress", "run_name", "batch_size", "shard",
+            "paths.output_root")
+
+
+def study_from_overrides(overrides: list[str]):
+    """Return (cfg, adapter, study, settings) of dlik run's config with these overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    if cfg.experiment_name is None or cfg.study is None:
+        raise SystemExit(f"dlik: error: pick an experiment: experiment must be one of "
+                         f"{experiments()}")
+    adapter = instantiate(cfg.model, device=str(resolve_device(str(cfg.device))))
+    return cfg, adapter, build_study(cfg, lambda: adapter), settings_from_config(cfg)
+
+
+def default_out(cfg, overrides: list[str], name: str) -> Path:
+    """Return outputs/<experiment>/<run_name>/<name>, run_name as dlik run derives it."""
+    keys = {o: o.lstrip("+~").split("=")[0] for o in overrides}
+    run = next((o.split("=", 1)[1] for o, k in keys.items() if k == "run_name"), None)
+    kept = sorted(o for o, k in keys.items() if k not in EXCLUDED)
+    root = Path(cfg.paths.output_root)
+    return root / str(cfg.experiment_name) / (run or run_name_from_overrides(",".join(kept))) / name
+
+
+def provenance(cfg, adapter, settings) -> dict:
+    """Return the provenance columns of these rows (as dlik run's, without config_hash)."""
+    return {"experiment": str(cfg.experiment_name), "model_id": adapter.model_id,
+            "checkpoint_hash": adapter.weights_hash(), **settings.solver.columns(),
+            "seed": settings.seed, "dlik_version": dlik_version(), "git_commit": git_commit()}
+
+
+def write_rows(rows: list[dict], prov: dict, out: Path) -> None:
+    """Write rows, each under the provenance columns, as the CSV out."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame([{**prov, **r} for r in rows])
+    df.to_csv(out, index=False)
+    bad = int((df["status"] != "ok").sum()) if "status" in df else 0
+    print(f"[dlik] {len(df)} rows ({bad} not ok) -> {out}")
