@@ -309,7 +309,7 @@ def test_settings_refused_and_capabilities(folder, adapter):
     with pytest.raises(ValueError, match="'latent' must be shaped"):
         adapter.prepare(Job("s", "c", payload={"prompt": "a", "latent": torch.zeros(3)}))
     z = torch.randn(1, *adapter.latent_shape, dtype=torch.float64)
-    torch.testing.assert_close(adapter._unscale(adapter._scale(z)), z)
+    torch.testing.assert_close(adapter.latents.unscale(adapter.latents.scale(z)), z)
     img = adapter.decode(start.x0)
     assert img.size == adapter.image_size[::-1] and img.mode == "RGB"
     t = torch.tensor([0.5])

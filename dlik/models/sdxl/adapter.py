@@ -18,22 +18,18 @@ latent's density is latent_bpd - log2(vae_scaling_factor) bits per latent dim.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ...seeding import stable_seed
 from ..base import Job, Prepared
+from ..guidance import check_guidance_scale, check_t_start, guide, guided_rows
 from ..schedules import pf_ode_drift, reverse_sde_drift
 from .conditioning import PromptEncoder, check_added_embedding, time_ids
-from ..guidance import check_guidance_scale, check_t_start, guide, guided_rows
-from ...data.images import fit, image_key, load_image, to_tensor
+from .latents import VAE_MODES, VAELatents
 from .loader import EMBEDDED_NAMES, files_hash, load_parts, resolve_path
 from .schedule import SDXLNoise
-
-VAE_MODES = ("mean", "sample")
 ORIGINAL_SIZES = ("target", "image")
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
           "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
@@ -109,10 +105,8 @@ class SDXLAdapter:
         check_added_embedding(self.unet, self.text.null()[1].shape[-1])
         name = "embedded_tiny" if str(path) in EMBEDDED_NAMES else Path(self.folder).name
         self.model_id = f"sdxl:{name}"
-        self._latents: OrderedDict[tuple, tuple[torch.Tensor, tuple]] = OrderedDict()
-        self._cache_size = int(cache_size)
-        self._vae_columns = {"vae_scaling_factor": float(self.vae.config.scaling_factor),
-                             "vae_shift_factor": self.vae.config.get("shift_factor")}
+        self.latents = VAELatents(self.vae, self.image_size, self.latent_shape, vae_mode,
+                                  self.device, self.dtype, self.x_dtype, cache_size)
 
     @property
     def t_min(self) -> float:
@@ -132,42 +126,13 @@ class SDXLAdapter:
                 f"{str(self.dtype)[6:]}:"
                 f"{h}x{w}:orig={self.original_size}")
 
-    @torch.no_grad()
     def latent_of(self, payload: dict[str, Any], sample_id: str) -> tuple[torch.Tensor, tuple]:
         """Return (scaled VAE latent [4, h, w], original (H, W) of the image), cached per image."""
-        seed = stable_seed("sdxl_vae_sample", sample_id) if self.vae_mode == "sample" else None
-        key = (image_key(payload), self.image_size, self.vae_mode, seed)
-        if key not in self._latents:
-            img = load_image(payload)
-            orig = (img.height, img.width)
-            x = to_tensor(fit(img, self.image_size))[None].to(self.device)
-            dist = self.vae.encode(x).latent_dist
-            z = dist.mean
-            if seed is not None:
-                noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed))
-                z = z + dist.std * noise.to(z.device, z.dtype)
-            self._latents[key] = (self._scale(z)[0].to(self.x_dtype), orig)
-            while len(self._latents) > self._cache_size:
-                self._latents.popitem(last=False)
-        self._latents.move_to_end(key)
-        return self._latents[key]
+        return self.latents.encode(payload, sample_id)
 
-    def _latent_stats(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """Return the VAE config's per-channel (latents_mean, latents_std) shaped for z, or None."""
-        mean, std = self.vae.config.get("latents_mean"), self.vae.config.get("latents_std")
-        if mean is None or std is None:
-            return None
-        return tuple(torch.tensor(v, dtype=z.dtype, device=z.device).view(1, -1, 1, 1)
-                     for v in (mean, std))
-
-    def _scale(self, z: torch.Tensor) -> torch.Tensor:
-        """Return the VAE's raw latent in the UNet's units (the pipeline's scaling)."""
-        cfg, stats = self.vae.config, self._latent_stats(z)
-        if stats is not None:
-            return (z - stats[0]) * cfg.scaling_factor / stats[1]
-        if cfg.get("shift_factor") is not None:
-            z = z - cfg.shift_factor
-        return z * cfg.scaling_factor
+    def decode(self, latent: torch.Tensor):
+        """Return the PIL RGB image of a scaled latent [4, h, w] (the VAE decoder's mean)."""
+        return self.latents.decode(latent)
 
     def prompt_cond(self, prompt: str | None, guidance_scale: float,
                     original_hw: tuple[int, int]) -> dict[str, torch.Tensor]:
@@ -190,7 +155,7 @@ class SDXLAdapter:
         if "prompt" not in payload:
             raise ValueError("job payload needs 'prompt' (str, or None for the null prompt)")
         if "latent" in payload:
-            x0 = self._check_latent(payload["latent"])
+            x0 = self.latents.check(payload["latent"])
             orig = tuple(payload.get("original_size") or self.image_size)
         else:
             x0, orig = self.latent_of(payload, job.sample_id)
@@ -209,17 +174,8 @@ class SDXLAdapter:
             columns={"prompt": prompt, "null_prompt": prompt is None,
                      "prompt_tokens": None if prompt is None else self.text.encode(prompt)[2],
                      "guidance_scale": gs, "vae_mode": self.vae_mode,
-                     "image_size": f"{big_h}x{big_w}", **self._vae_columns},
+                     "image_size": f"{big_h}x{big_w}", **self.latents.columns},
             bpd_dims={"latent_bpd": c * h * w, "latent_bits_per_pixel_dim": 3 * big_h * big_w})
-
-    def _check_latent(self, z: Any) -> torch.Tensor:
-        z = torch.as_tensor(z)
-        if tuple(z.shape) != self.latent_shape:
-            raise ValueError(f"payload 'latent' must be shaped {list(self.latent_shape)} (the "
-                             f"scaled VAE latent at {self.image_size}), got {list(z.shape)}")
-        if not torch.isfinite(z).all():
-            raise ValueError("payload 'latent' has non-finite values")
-        return z.to(self.device, self.x_dtype)
 
     def null_condition(self, cond: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Return cond with zero prompt embeddings and pooled vector (and no guidance)."""
@@ -307,24 +263,6 @@ class SDXLAdapter:
         """Return the job payload that scores latent x under start's prompt and guidance."""
         return {"latent": x.detach().to(self.x_dtype).clone(), "prompt": start.columns["prompt"],
                 "guidance_scale": start.columns["guidance_scale"]}
-
-    @torch.no_grad()
-    def decode(self, latent: torch.Tensor):
-        """Return the PIL RGB image of a scaled latent [4, h, w] (the VAE decoder's mean)."""
-        from PIL import Image
-
-        z = self._unscale(self._check_latent(latent)[None].to(self.dtype))
-        img = self.vae.decode(z).sample[0].float().clamp(-1, 1)
-        arr = ((img + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-        return Image.fromarray(arr, "RGB")
-
-    def _unscale(self, z: torch.Tensor) -> torch.Tensor:
-        """Invert _scale: a latent in the UNet's units -> the VAE's raw latent."""
-        cfg, stats = self.vae.config, self._latent_stats(z)
-        if stats is not None:
-            return z * stats[1] / cfg.scaling_factor + stats[0]
-        z = z / cfg.scaling_factor
-        return z + cfg.shift_factor if cfg.get("shift_factor") is not None else z
 
     @staticmethod
     def _require_cond(cond: dict | None) -> dict:
