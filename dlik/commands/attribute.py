@@ -1,9 +1,6 @@
-"""dlik attribute: a study's jobs through the shared-path attribution (where in t the reference
-condition's log-density parts from each other condition's).
-
-Takes dlik run's Hydra overrides (experiment=NAME ...) after its own options and writes
-attribution.csv beside the study's results.csv (outputs/<experiment>/<run_name>/), so
-`dlik tables attribution` can read it with the exact results.
+"""dlik attribute [options] experiment=NAME [overrides]: where in t a study's reference
+condition's log-density parts from each of its other conditions' (the shared-path
+attribution), as attribution.csv beside the study's results.csv for `dlik tables attribution`.
 """
 
 from __future__ import annotations

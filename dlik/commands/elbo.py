@@ -1,10 +1,6 @@
-"""dlik elbo: a study's candidates through the ELBO ranker (each sample's jobs scored together,
-pruned round by round).
-
-Takes dlik run's Hydra overrides (experiment=NAME ...) after its own options and writes
-elbo.csv beside the study's results.csv (outputs/<experiment>/<run_name>/), so
-`dlik tables elbo_agreement` can read it with the exact results.
-"""
+"""dlik elbo [options] experiment=NAME [overrides]: a study's candidates through the ELBO
+ranker (a sample's jobs scored together, pruned round by round), as elbo.csv beside the
+study's results.csv for `dlik tables elbo_agreement`."""
 
 from __future__ import annotations
 
