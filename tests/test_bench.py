@@ -51,7 +51,8 @@ def test_bench_cli_fixed_steps(capsys):
     assert main(["--samples", "2", "--batch-size", "2", "--dim", "16", "--method", "rk4",
                  "--step-size", "0.05", "--ref-tol", "1e-6"]) == 0
     rec = json.loads(capsys.readouterr().out)
-    assert rec["fast_solver"] == "batched/rk4/step_size=0.05/time_change=none"
+    assert rec["fast_solver"] == ("batched/rk4/step_size=0.05/time_change=none/probes=shared/"
+                                  "steps=shared/t_start=1e-05")
     assert rec["nfe_per_sample_fast"] == 80
     assert rec["max_abs_dbpd_fast_vs_ref"] < 1e-3
 
@@ -62,7 +63,8 @@ def test_bench_paper_tolerance_is_an_option(capsys):
     assert main(["--samples", "2", "--batch-size", "2", "--dim", "16", "--paper-tol", "1e-3",
                  "--ref-tol", "1e-6"]) == 0
     rec = json.loads(capsys.readouterr().out)
-    assert rec["paper_solver"] == "torchdiffeq/dopri5/atol=0.001/rtol=0.001/time_change=none"
+    assert rec["paper_solver"] == ("torchdiffeq/dopri5/atol=0.001/rtol=0.001/time_change=none/"
+                                   "probes=independent/steps=own/t_start=1e-05")
 
 
 def test_bench_sdxl_jobs_are_one_image_under_distinct_prompts():
@@ -81,3 +83,21 @@ def test_bench_sdxl_jobs_are_one_image_under_distinct_prompts():
     assert prompts[0] == "a red cube" and ad.model_id == "sdxl:embedded_tiny"
     with pytest.raises(SystemExit, match="1..24"):
         MODELS["sdxl"](SimpleNamespace(samples=25, device="cpu"))
+
+
+def test_bench_reports_the_error_of_differences_side_by_side():
+    """Several conditions per sample: the record gives the error of the differences against
+    the first condition, for the paper protocol and the fast path, with both wall times."""
+    from dlik.bench import bench
+    from dlik.engine.solve import SolverSpec
+    from dlik.models.base import Job
+    from dlik.models.gaussian import GaussianAdapter
+
+    ad = GaussianAdapter(dim=6, cond_scale=0.5)
+    jobs = [Job(f"s{i}", c) for i in range(2) for c in ("own", "c1", "c2")]
+    rec = bench(ad, jobs, 4, SolverSpec("rk4", step_size=0.05), ref_tol=1e-6, paper_tol=1e-4)
+    for k in ("max_abs_ddelta_paper_vs_ref", "rms_ddelta_paper_vs_ref",
+              "max_abs_ddelta_fast_vs_ref", "rms_ddelta_fast_vs_ref", "wall_paper_s",
+              "wall_fast_s"):
+        assert rec[k] >= 0, k
+    assert rec["max_abs_ddelta_fast_vs_ref"] < 1e-3  # rk4 20 steps, the same probes

@@ -159,7 +159,7 @@ def test_study_options_add_null_rows():
     ta = TextAgnosticStudy(data, variants=["own", "shuffled"], null_condition=True)
     jobs = ta.jobs()
     assert len(jobs) == 3 * 3 and ta.derived_columns == ["delta_bpd", "delta_bpd_se", *PMI_COLUMNS]
-    assert TextAgnosticStudy.derived_columns == ["delta_bpd"]
+    assert TextAgnosticStudy.derived_columns == ["delta_bpd", "delta_bpd_se"]
     nulls = [j for j in jobs if j.condition_id == "null_condition"]
     assert all(j.columns["text_variant"] == "null_condition" and j.payload["null_condition"]
                for j in nulls)

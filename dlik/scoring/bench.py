@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ def solver_label(spec: SolverSpec) -> str:
     control = (f"atol={spec.atol}/rtol={spec.rtol}" if spec.step_size is None
                else f"step_size={spec.step_size}")
     return (f"{spec.resolved_integrator}/{spec.method}/{control}/time_change={spec.time_change}"
-            f"/probes={spec.probes}/steps={spec.resolved_steps}")
+            f"/probes={spec.probes}/steps={spec.resolved_steps}/t_start={spec.t_start:g}")
 
 
 def reference_bpd(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
@@ -102,10 +103,13 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     independent probes put their noise there, shared probes and steps cancel it.
     """
     base = dict(seed=seed)  # solver specs default to one Rademacher probe
-    paper = ScoreSettings(solver=paper_spec(paper_tol), batch_size=1, **base)
+    # image models start at their first trained time (SDXL: t = 1/N); the others at fast's
+    t0 = {"t_start": adapter.t_min if "image" in adapter.capabilities else fast.t_start}
+    fast = replace(fast, **t0)
+    paper = ScoreSettings(solver=replace(paper_spec(paper_tol), **t0), batch_size=1, **base)
     fastset = ScoreSettings(solver=fast, batch_size=batch_size, **base)
     refset = ScoreSettings(solver=SolverSpec("dopri5", ref_tol, ref_tol, "batched",
-                                             time_change=ref_time_change, steps="own"),
+                                             time_change=ref_time_change, steps="own", **t0),
                            batch_size=batch_size, **base)
     run_jobs(adapter, jobs[:1], fastset, "warm-up")  # lazy init and allocator, outside the timings
     p_rows, p_wall = run_jobs(adapter, jobs, paper, "paper protocol")
@@ -114,7 +118,7 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     # Step-control cost alone: batched dopri5 at the paper's own tolerance (untimed unless
     # it is the fast path), NFE against the paper protocol's.
     equal = SolverSpec("dopri5", paper.solver.atol, paper.solver.rtol, "batched",
-                       probes="independent", steps="own")
+                       probes="independent", steps="own", **t0)
     e_rows = f_rows if fast == equal else run_jobs(
         adapter, jobs, ScoreSettings(solver=equal, batch_size=batch_size, **base),
         f"batched at equal tolerance {solver_label(equal)}")[0]
