@@ -88,7 +88,7 @@ def test_bench_sdxl_jobs_are_one_image_under_distinct_prompts():
 def test_bench_reports_the_error_of_differences_side_by_side():
     """Several conditions per sample: the record gives the error of the differences against
     the first condition, for the paper protocol and the fast path, with both wall times."""
-    from dlik.bench import bench
+    from dlik.scoring.bench import bench
     from dlik.engine.solve import SolverSpec
     from dlik.models.base import Job
     from dlik.models.gaussian import GaussianAdapter

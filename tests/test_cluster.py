@@ -231,7 +231,8 @@ def test_merge_ignores_backups_and_names_shard_subdirs(tmp_path):
 
 
 def test_gpu_check_script_falls_back_to_cpu_and_prints_json(tmp_path):
-    env = {**os.environ, "GPU_CHECK_MODELS": "gaussian", "GPU_CHECK_BATCH_SIZES": "1 3"}
+    env = {**os.environ, "GPU_CHECK_MODELS": "gaussian", "GPU_CHECK_BATCH_SIZES": "1 3",
+           "PYTHON": sys.executable}  # this interpreter, whether or not its venv is active
     out = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), "--dim", "16"],
                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
