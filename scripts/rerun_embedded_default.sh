@@ -5,7 +5,7 @@
 # Two queues run side by side, one torch thread each (a 2-core machine):
 #   bash scripts/rerun_embedded_default.sh [OUT_DIR]        (default outputs/embedded_default)
 # A run resumes where it stopped when the same command is run again.
-set -euo pipefail
+set -uo pipefail   # a failed run is logged; the queue goes on
 cd "$(dirname "$0")/.."
 OUT=${1:-outputs/embedded_default}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -28,10 +28,16 @@ run() {  # run NAME TABLE OVERRIDES... : score into $OUT/NAME, then its table
 }
 
 queue_a() {
-  run tts_text_agnostic text_agnostic experiment=tts_text_agnostic data.n_utterances=8
-  # the paper's independent probes on the first 4 of those utterances (dlik tables protocols)
+  # with the null-text rows (pmi columns), then the ELBO ranker on the same candidates
+  run tts_text_agnostic text_agnostic experiment=tts_text_agnostic data.n_utterances=8 \
+    +study.null_condition=true
+  dlik elbo experiment=tts_text_agnostic data.n_utterances=8 +study.null_condition=true \
+    --out "$OUT/tts_text_agnostic/elbo.csv" > "$OUT/.tts_text_agnostic_elbo.log" 2>&1 \
+    && dlik tables elbo_agreement -i "$OUT/tts_text_agnostic/results.csv" "$OUT/tts_text_agnostic/elbo.csv" --out "$OUT/tts_text_agnostic/elbo_agreement.md" > /dev/null
+  # the paper's independent probes (one per row) on the first 4 of those utterances, same
+  # steps (dlik tables protocols)
   run tts_text_agnostic_independent text_agnostic experiment=tts_text_agnostic \
-    data.n_utterances=4 solver.probes=independent
+    data.n_utterances=4 solver.probes=independent solver.n_probes=1
   run tts_nbest_rescoring nbest experiment=tts_nbest_rescoring
   run tti_quality tti_quality experiment=tti_quality
 }
@@ -40,7 +46,7 @@ queue_b() {
   run tti_prompt_confounds prompt_confounds experiment=tti_prompt_confounds
   # the authors' SDXL protocol on the original images (dlik tables protocols)
   run tti_prompt_confounds_paper prompt_confounds experiment=tti_prompt_confounds \
-    solver=paper_tti solver.n_probes=1 'study.sources=[original]'
+    solver=paper_tti 'study.sources=[original]'
   run tts_speaker speaker experiment=tts_speaker data.n_utterances=8 study.k_other=3
   run tti_generative_path tti_generative_path experiment=tti_generative_path
 }

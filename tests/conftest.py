@@ -9,6 +9,10 @@ import pytest
 import torch
 
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.expanduser("~/.cache/dlik/numba"))
+# one thread here and in every dlik subprocess a test starts: pytest-xdist already runs a
+# worker per core, and two-thread subprocesses beside them oversubscribe the cores
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 torch.set_num_threads(1)
 
 

@@ -1,4 +1,4 @@
-"""Beyond the paper end to end on the text-swap study (tiny random-weight Grad-TTS, 8 Euler
+"""Beyond the paper end to end on the text-swap study (tiny random-weight Grad-TTS, 4 Euler
 steps, 2 utterances): null rows and pmi, dlik attribute, dlik elbo, and their tables."""
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 
 from .test_gradtts_model import TINY
 
-FAST = ["solver.method=euler", "solver.step_size=0.125", "progress=false",
+# one worker runs this module: its tests share a module fixture (pytest-xdist loadgroup)
+pytestmark = pytest.mark.xdist_group("beyond_run")
+
+FAST = ["solver.method=euler", "solver.step_size=0.25", "progress=false",
         "data.n_utterances=2", "run_name=t", "experiment=tts_text_agnostic",
         "study.variants=[own,shuffled,empty]"]
 

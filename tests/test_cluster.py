@@ -19,6 +19,9 @@ from dlik.commands.merge import expected_keys, main as merge_main
 from dlik.io.merge import EXACT_FLOATS, MergeRefused, merge_with_report
 from dlik.io.writer import MEASURE_COLUMNS
 
+# one worker runs this module: its tests share a module fixture (pytest-xdist loadgroup)
+pytestmark = pytest.mark.xdist_group("cluster_sweeps")
+
 PY = sys.executable
 ROOT = Path(__file__).resolve().parents[1]
 # A shard batches other rows together than the unsharded run, and a float64 row value can move

@@ -21,8 +21,12 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _sections(md: str) -> dict[str, str]:
+    """Return each run's section keyed by its folder (Source: `.../<folder>/results.csv`), or
+    by its experiment when it was merged from shards."""
     parts = re.split(r"^## \d+\. ", md, flags=re.M)[1:]
-    return {p.splitlines()[0]: p for p in parts}
+    key = lambda p: (m.group(1) if (m := re.search(r"Source: `[^`]*?([^/`]+)/results\.csv`", p))  # noqa: E731
+                     else p.splitlines()[0])
+    return {key(p): p for p in parts}
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +129,9 @@ def test_report_merges_shards_in_memory_and_draws_confusion(tmp_path):
     md = build_report([tmp_path / "runs"], tmp_path / "out").read_text()
     sections = _sections(md)
     assert "merged in memory from 2 shard files" in sections["tts_text_agnostic"]
-    assert "| other_matched | 3 " in sections["tts_text_agnostic"]  # all 3 utterances joined
-    assert "tti/confusion.png" in sections["confound_demo"]  # drawn from its columns
+    n = src["sample_id"].nunique()
+    assert f"| other_matched | {n} " in sections["tts_text_agnostic"]  # all utterances joined
+    assert "tti/confusion.png" in sections["tti"]  # drawn from its columns
     assert (tmp_path / "out" / "tti" / "confusion.png").read_bytes().startswith(PNG)
 
 

@@ -84,3 +84,19 @@ def test_solver_note_matches_a_csv_rows_provenance():
     assert "not a measured preset" in solver_note(SolverSpec("rk4", step_size=0.3).columns(),
                                                   "x")
     assert np.isfinite(cols["step_size"])
+
+
+def test_report_puts_the_paper_protocol_beside_the_paired_one(tmp_path):
+    from dlik.analysis.report import build_report
+
+    for name, probes in (("paired", "shared"), ("paper", "independent")):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        _run(probes, n_samples=3).assign(experiment="tts_text_agnostic").to_csv(
+            tmp_path / "runs" / name / "results.csv", index=False)
+    md = build_report([tmp_path / "runs"], tmp_path / "out").read_text()
+    section = md.split("## The paper's protocol beside the paired one: text_agnostic")[1]
+    rows = [ln for ln in section.split("\n## ")[0].splitlines() if ln.startswith("| c")]
+    assert [r.split("|")[1].strip() for r in rows] == ["c1", "c2"] and "scatter_sd" in section
+    # one protocol alone: no such section
+    md = build_report([tmp_path / "runs" / "paired"], tmp_path / "out2").read_text()
+    assert "The paper's protocol beside" not in md

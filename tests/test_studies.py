@@ -1,4 +1,4 @@
-"""Every TTS study end to end on a 2-utterance setting (tiny random-weight Grad-TTS, 8 Euler
+"""Every TTS study end to end on a 2-utterance setting (tiny random-weight Grad-TTS, 4 Euler
 steps: these test the study pipelines; the engine's accuracy is tested in test_engine_*):
 CSV rows, columns, and its table."""
 
@@ -16,7 +16,7 @@ from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 
 from .test_gradtts_model import TINY
 
-FAST = ["solver.method=euler", "solver.step_size=0.125", "progress=false",
+FAST = ["solver.method=euler", "solver.step_size=0.25", "progress=false",
         "data.n_utterances=2"]
 
 

@@ -144,6 +144,28 @@ def _run_section(k: int, run: Run, out: Path, slug: str) -> list[str]:
     return md
 
 
+def protocol_sections(runs: list[Run]) -> list[str]:
+    """Return a section per study (text swaps, prompt confounds) whose runs hold both shared-
+    and independent-probe rows of the same inputs: the paper's protocol beside the paired one
+    (dlik tables protocols)."""
+    from .formatting import render
+    from .protocols import STUDIES, protocol_notes, protocol_table
+
+    md: list[str] = []
+    for study in STUDIES:
+        frames = [r.df for r in runs if table_for(r) == study and "probes" in r.df.columns]
+        df = pd.concat(frames, ignore_index=True) if frames else None
+        if df is None or not {"shared", "independent"} <= set(df["probes"].dropna().astype(str)):
+            continue
+        try:
+            table = render(protocol_table(df), "md", "{:.3g}")
+        except ValueError as exc:
+            table = f"The protocol comparison could not be built: {exc}"
+        md += [f"## The paper's protocol beside the paired one: {study}", "", table, "",
+               *protocol_notes(df), ""]
+    return md
+
+
 def build_report(inputs: list[Path], out: Path) -> Path:
     """Write out/report.md, out/report.html and the PNGs; return the markdown path."""
     from .. import __version__
@@ -166,6 +188,7 @@ def build_report(inputs: list[Path], out: Path) -> Path:
           "", f"Paper values (`paper_*` columns, where the paper's setting has a matching row): "
           f"{paper['paper']}; transcribed in `dlik/analysis/paper_numbers.json` from "
           f"{paper['transcribed_from']}.", "", render(overview, "md"), ""]
+    md += protocol_sections(runs)
     for k, (run, slug) in enumerate(zip(runs, slugs), 1):
         md += _run_section(k, run, out, slug)
     text = "\n".join(md).rstrip() + "\n"

@@ -42,7 +42,8 @@ def _text_agnostic(df, args) -> str:
              "utterances; mc_se: median Monte-Carlo standard error of one delta (paired over "
              "shared probes); resolved: the CI over utterances excludes 0",
              *resolution_notes(df, "delta_bpd", "delta_bpd_se", table)]
-    return _with_notes(render(table, args.format, "{:.4f}"), notes, args.format)
+    # three significant digits: paired text effects on Grad-TTS are ~1e-5 bpd, empty text 0.1
+    return _with_notes(render(table, args.format, "{:.3g}"), notes, args.format)
 
 
 def _level_table(df, args, table) -> str:
@@ -113,14 +114,14 @@ def _tti_quality(df, args) -> str:
 def _protocols(df, args) -> str:
     from .protocols import protocol_notes, protocol_table
 
-    return _with_notes(render(protocol_table(df), args.format, "{:.4f}"), protocol_notes(df),
+    return _with_notes(render(protocol_table(df), args.format, "{:.3g}"), protocol_notes(df),
                        args.format)
 
 
 def _pmi(df, args) -> str:
     from .pmi import pmi_table
 
-    return render(pmi_table(df, seed=args.seed), args.format, "{:.4f}")
+    return render(pmi_table(df, seed=args.seed), args.format, "{:.3g}")
 
 
 def _attribution(df, args) -> str:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
-import inflect
 
-_engine = inflect.engine()
+@cache
+def _words():
+    """inflect's engine, made on first use: importing inflect costs ~3 s (typeguard), which
+    every dlik process that never meets a digit would pay."""
+    import inflect
+
+    return inflect.engine()
+
+
 _COMMA = re.compile(r"([0-9][0-9\,]+[0-9])")
 _DECIMAL = re.compile(r"([0-9]+\.[0-9]+)")
 _POUNDS = re.compile(r"£([0-9\,]*[0-9]+)")
@@ -40,11 +48,11 @@ def _cardinal(m: re.Match) -> str:
         if n == 2000:
             return "two thousand"
         if 2000 < n < 2010:
-            return "two thousand " + _engine.number_to_words(n % 100)
+            return "two thousand " + _words().number_to_words(n % 100)
         if n % 100 == 0:
-            return _engine.number_to_words(n // 100) + " hundred"
-        return _engine.number_to_words(n, andword="", zero="oh", group=2).replace(", ", " ")
-    return _engine.number_to_words(n, andword="")
+            return _words().number_to_words(n // 100) + " hundred"
+        return _words().number_to_words(n, andword="", zero="oh", group=2).replace(", ", " ")
+    return _words().number_to_words(n, andword="")
 
 
 def normalize_numbers(text: str) -> str:
@@ -53,5 +61,5 @@ def normalize_numbers(text: str) -> str:
     text = _POUNDS.sub(r"\1 pounds", text)
     text = _DOLLARS.sub(_dollars, text)
     text = _DECIMAL.sub(lambda m: m.group(1).replace(".", " point "), text)
-    text = _ORDINAL.sub(lambda m: _engine.number_to_words(m.group(0)), text)
+    text = _ORDINAL.sub(lambda m: _words().number_to_words(m.group(0)), text)
     return _NUMBER.sub(_cardinal, text)
