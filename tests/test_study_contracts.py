@@ -187,6 +187,9 @@ def test_solver_presets_compose_over_the_base():
     two = {"rk4_25steps", "dopri5_1e-5_2probes"}
     assert {p: s.n_probes for p, s in specs.items()} == {p: 2 if p in two else 1 for p in presets}
     assert specs["dopri5_1e-5_2probes"].atol == 1e-5 and specs["rk4_25steps"].step_size == 0.04
+    from dlik.commands.config import solver_preset  # bench / the Python API: same presets
+
+    assert {p: solver_preset(p) for p in presets} == specs
     # TTS presets start at 1e-5; the SDXL protocol at SDXL's first trained timestep
     assert all(s.t_start == 1e-5 for p, s in specs.items() if p != "paper_tti")
     assert specs["paper_tti"].t_start == 1e-3 and specs["paper_tti"].atol == 1e-3

@@ -81,11 +81,12 @@ def solver_preset(name: str, **overrides):
     names = sorted(p.stem for p in (CONFIG_DIR / "solver").glob("*.yaml"))
     if name not in names:
         raise ValueError(f"solver preset must be one of {names}, got {name!r}")
-    node = OmegaConf.load(CONFIG_DIR / "solver" / f"{name}.yaml")
-    parents = [d for d in node.pop("defaults", []) if d != "_self_"]
-    merged = OmegaConf.merge(*(OmegaConf.load(CONFIG_DIR / "solver" / f"{d}.yaml")
-                               for d in parents), node)
-    spec = SolverSpec.from_mapping(OmegaConf.to_container(merged, resolve=True))
+    def load(preset: str):  # the preset over its defaults (presets may build on presets)
+        node = OmegaConf.load(CONFIG_DIR / "solver" / f"{preset}.yaml")
+        parents = [d for d in node.pop("defaults", []) if d != "_self_"]
+        return OmegaConf.merge(*(load(d) for d in parents), node)
+
+    spec = SolverSpec.from_mapping(OmegaConf.to_container(load(name), resolve=True))
     return replace(spec, **overrides) if overrides else spec
 
 
