@@ -27,6 +27,7 @@ from ..base import Job, Prepared
 from ..guidance import check_guidance_scale, check_t_start, guide, guided_rows
 from ..schedules import pf_ode_drift, reverse_sde_drift
 from .conditioning import PromptEncoder, check_added_embedding, time_ids
+from .families import FAMILIES, Family
 from .latents import VAE_MODES, VAELatents
 from .loader import EMBEDDED_NAMES, files_hash, load_parts, resolve_path
 from .schedule import SDXLNoise
@@ -54,6 +55,9 @@ class SDXLAdapter:
     for the null prompt = zero embeddings), optional `guidance_scale` (overrides the adapter's).
     """
 
+    family: Family = FAMILIES["sdxl"]
+    """Which pipeline family (text encoders, null prompt, micro-conditioning); a subclass per
+    family (dlik/models/sd: SD 1.x / 2.x) sets it."""
     capabilities: frozenset[str] = frozenset({"image", "null_condition", "sample", "score"})
     columns: tuple[str, ...] = ("prompt", "null_prompt", "prompt_tokens", "guidance_scale",
                                 "vae_mode", "image_size", "latent_bpd",
@@ -81,13 +85,13 @@ class SDXLAdapter:
         self.vae_mode, self.original_size = vae_mode, original_size
         self.guidance_scale = check_guidance_scale(guidance_scale)
         self.allow_t_below_trained = bool(allow_t_below_trained)
-        self.folder = resolve_path(path)
-        parts = load_parts(self.folder, self.device, self.dtype)
+        self.folder = resolve_path(path, self.family)
+        parts = load_parts(self.folder, self.device, self.dtype, self.family)
         self.unet, self.vae = parts.unet, parts.vae
         self.noise = SDXLNoise(parts.scheduler_config)
         self.schedule = self.noise.schedule  # the "score" capability: VP x_t = a x0 + sigma eps
-        self.text = PromptEncoder((parts.tokenizer, parts.tokenizer_2),
-                                  (parts.text_encoder, parts.text_encoder_2), self.device)
+        self.text = PromptEncoder(parts.tokenizers, parts.text_encoders, self.device,
+                                  family=self.family)
         self._files = parts.files
         self._hash: str | None = None
         self.vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
@@ -102,9 +106,10 @@ class SDXLAdapter:
         self.latent_shape = (int(self.unet.config.in_channels),
                              self.image_size[0] // self.vae_factor,
                              self.image_size[1] // self.vae_factor)
-        check_added_embedding(self.unet, self.text.null()[1].shape[-1])
+        if self.family.micro_conditioning:
+            check_added_embedding(self.unet, self.text.null()[1].shape[-1])
         name = "embedded_tiny" if str(path) in EMBEDDED_NAMES else Path(self.folder).name
-        self.model_id = f"sdxl:{name}"
+        self.model_id = f"{self.family.name}:{name}"
         self.latents = VAELatents(self.vae, self.image_size, self.latent_shape, vae_mode,
                                   self.device, self.dtype, self.x_dtype, cache_size)
 
@@ -177,19 +182,27 @@ class SDXLAdapter:
                      "image_size": f"{big_h}x{big_w}", **self.latents.columns},
             bpd_dims={"latent_bpd": c * h * w, "latent_bits_per_pixel_dim": 3 * big_h * big_w})
 
+    def _null_like(self, pe: torch.Tensor, pooled: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the unconditional prompt's (prompt_embeds, pooled) for each row of pe."""
+        npe, npool = self.text.null()
+        return (npe.to(pe).expand_as(pe).clone(), npool.to(pooled).expand_as(pooled).clone())
+
     def null_condition(self, cond: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Return cond with zero prompt embeddings and pooled vector (and no guidance)."""
+        """Return cond with the unconditional prompt (SDXL: zero embeddings and pooled
+        vector; SD 1.x / 2.x: the encoding of "") and no guidance."""
         cond = self._require_cond(cond)
-        return {**cond, "prompt_embeds": torch.zeros_like(cond["prompt_embeds"]),
-                "pooled": torch.zeros_like(cond["pooled"]),
+        pe, pooled = self._null_like(cond["prompt_embeds"], cond["pooled"])
+        return {**cond, "prompt_embeds": pe, "pooled": pooled,
                 "guidance_scale": torch.zeros_like(cond["guidance_scale"])}
 
     def _unet(self, x: torch.Tensor, tau: torch.Tensor, pe: torch.Tensor, pooled: torch.Tensor,
               tid: torch.Tensor) -> torch.Tensor:
         dt = self.dtype
-        out = self.unet(x.to(dt), tau, encoder_hidden_states=pe.to(dt),
-                        added_cond_kwargs={"text_embeds": pooled.to(dt), "time_ids": tid.to(dt)},
-                        return_dict=False)[0]
+        extra = ({"added_cond_kwargs": {"text_embeds": pooled.to(dt), "time_ids": tid.to(dt)}}
+                 if self.family.micro_conditioning else {})
+        out = self.unet(x.to(dt), tau, encoder_hidden_states=pe.to(dt), return_dict=False,
+                        **extra)[0]
         return out.to(x.dtype)
 
     def eps(self, x: torch.Tensor, t: torch.Tensor, cond: dict[str, torch.Tensor]
@@ -207,9 +220,9 @@ class SDXLAdapter:
         if idx is None:
             out = self._unet(x, tau, pe, pooled, tid)
             return self.noise.to_eps(out, x, sqrt_abar, sigma)
+        null_pe, null_pooled = self._null_like(pe[idx], pooled[idx])
         out = self._unet(torch.cat([x, x[idx]]), torch.cat([tau, tau[idx]]),
-                         torch.cat([pe, torch.zeros_like(pe[idx])]),
-                         torch.cat([pooled, torch.zeros_like(pooled[idx])]),
+                         torch.cat([pe, null_pe]), torch.cat([pooled, null_pooled]),
                          torch.cat([tid, tid[idx]]))
         xs, ab, sg = torch.cat([x, x[idx]]), torch.cat([sqrt_abar, sqrt_abar[idx]]), \
             torch.cat([sigma, sigma[idx]])

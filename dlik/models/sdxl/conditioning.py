@@ -1,9 +1,12 @@
-"""SDXL text conditioning as diffusers' pipeline builds it, and the micro-conditioning ids.
+"""Text conditioning as diffusers' pipelines build it, and SDXL's micro-conditioning ids.
 
-prompt_embeds = concat(penultimate hidden state of text_encoder, of text_encoder_2) over the
-tokenizers' max_length (77 for SDXL) padded tokens, [L, D1 + D2]; pooled = text_encoder_2's
-projected text_embeds [P]. The "unconditional" prompt is all zeros (SDXL's
+SDXL: prompt_embeds = concat(penultimate hidden state of text_encoder, of text_encoder_2)
+over the tokenizers' max_length (77) padded tokens, [L, D1 + D2]; pooled = text_encoder_2's
+projected text_embeds [P]; the "unconditional" prompt is all zeros (SDXL's
 force_zeros_for_empty_prompt), not the encoding of "".
+SD 1.x / 2.x: prompt_embeds = the one text_encoder's last hidden state (after its final layer
+norm), [L, D]; no pooled vector (an empty [0] tensor keeps the cond keys uniform); the
+unconditional prompt is the encoding of "" (the pipeline's default negative prompt).
 """
 
 from __future__ import annotations
@@ -13,29 +16,35 @@ from typing import Any
 
 import torch
 
+from .families import FAMILIES, Family
+
 
 class PromptEncoder:
-    """Encodes prompts with both SDXL text encoders; results are LRU-cached per prompt."""
+    """Encodes prompts with a family's text encoders; results are LRU-cached per prompt."""
 
-    def __init__(self, tokenizers: tuple[Any, Any], encoders: tuple[Any, Any],
-                 device: torch.device, cache_size: int = 1024) -> None:
-        self.tokenizers, self.encoders = tokenizers, encoders
+    def __init__(self, tokenizers: tuple[Any, ...], encoders: tuple[Any, ...],
+                 device: torch.device, cache_size: int = 1024,
+                 family: Family = FAMILIES["sdxl"]) -> None:
+        self.tokenizers, self.encoders, self.family = tokenizers, encoders, family
         self.device = device
         self._cache: OrderedDict[str, tuple[torch.Tensor, torch.Tensor, int]] = OrderedDict()
         self._cache_size = int(cache_size)
 
     @torch.no_grad()
     def _encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor, int]:
-        hidden, pooled, n_tokens = [], None, 0
+        hidden, pooled, n_tokens = [], torch.zeros(0), 0
         for i, (tok, enc) in enumerate(zip(self.tokenizers, self.encoders)):
             ids = tok(prompt, padding="max_length", max_length=tok.model_max_length,
                       truncation=True, return_tensors="pt").input_ids.to(self.device)
             if i == 0:
                 n_tokens = len(tok(prompt).input_ids)
+            if self.family.hidden == "last":
+                hidden.append(enc(ids)[0][0])
+                continue
             out = enc(ids, output_hidden_states=True)
             hidden.append(out.hidden_states[-2][0])
-            pooled = out.text_embeds[0] if i == 1 else pooled
-        return torch.cat(hidden, dim=-1).float(), pooled.float(), n_tokens
+            pooled = out.text_embeds[0] if self.family.micro_conditioning and i == 1 else pooled
+        return torch.cat(hidden, dim=-1).float(), pooled.float().to(self.device), n_tokens
 
     def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor, int]:
         """Return (prompt_embeds [L, D], pooled [P], token count incl. bos/eos) of a prompt."""
@@ -50,8 +59,11 @@ class PromptEncoder:
         return self._cache[prompt]
 
     def null(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return zero (prompt_embeds, pooled) shaped like an encoded prompt."""
+        """Return the unconditional (prompt_embeds, pooled): zeros shaped like an encoded
+        prompt (SDXL), or the encoding of "" (SD 1.x / 2.x)."""
         pe, pooled, _ = self.encode("")
+        if not self.family.zero_null:
+            return pe, pooled
         return torch.zeros_like(pe), torch.zeros_like(pooled)
 
     @property

@@ -1,9 +1,10 @@
-"""Load an SDXL pipeline's components from a local diffusers folder (never from a hub).
+"""Load a latent-diffusion pipeline's components from a local diffusers folder (never from a
+hub): SDXL, or SD 1.x / 2.x (families.py says which components each needs).
 
 A folder is what `huggingface-cli download stabilityai/stable-diffusion-xl-base-1.0` (or a
 pipeline's `save_pretrained`) writes: unet/, vae/, text_encoder/, text_encoder_2/,
-tokenizer/, tokenizer_2/, scheduler/. Weights must be safetensors (plain or the fp16
-variant); pickled .bin weights are refused.
+tokenizer/, tokenizer_2/, scheduler/ (SD 1.x / 2.x: one text encoder and tokenizer).
+Weights must be safetensors (plain or the fp16 variant); pickled .bin weights are refused.
 """
 
 from __future__ import annotations
@@ -19,44 +20,38 @@ from typing import Any
 
 import torch
 
+from .families import FAMILIES, Family
+
 EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "assets" / "sdxl_tiny"
 EMBEDDED_NAMES = ("embedded", "embedded:tiny")
-DOWNLOAD_HINT = (
-    "download the model on a machine with network, e.g. `huggingface-cli download "
-    "stabilityai/stable-diffusion-xl-base-1.0 --local-dir /path/stable-diffusion-xl-base-1.0 "
-    "--include '*.json' '*.txt' '*.safetensors'`, copy it here and pass "
-    "model.path=/path/stable-diffusion-xl-base-1.0")
-WEIGHTS = {
-    "unet": ("diffusion_pytorch_model", "diffusers"),
-    "vae": ("diffusion_pytorch_model", "diffusers"),
-    "text_encoder": ("model", "transformers"),
-    "text_encoder_2": ("model", "transformers"),
-}
-TOKENIZERS = ("tokenizer", "tokenizer_2")
-COMPONENTS = (*WEIGHTS, *TOKENIZERS, "scheduler")
+DOWNLOAD_HINT = FAMILIES["sdxl"].hint
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
+def _weight_stem(component: str) -> str:
+    """Return the weights file stem of a component (diffusers' or transformers' name)."""
+    return "diffusion_pytorch_model" if component in ("unet", "vae") else "model"
+
+
 @dataclass
-class SDXLParts:
-    """The loaded components of one SDXL folder, plus the files that define them."""
+class Parts:
+    """The loaded components of one diffusers folder, plus the files that define them."""
 
     unet: Any
     vae: Any
-    text_encoder: Any
-    text_encoder_2: Any
-    tokenizer: Any
-    tokenizer_2: Any
+    text_encoders: tuple[Any, ...]
+    tokenizers: tuple[Any, ...]
     scheduler_config: dict[str, Any]
     files: list[Path]
 
 
-def resolve_path(path: str | os.PathLike | None) -> Path:
-    """Return the folder of `path` ('embedded' = the shipped tiny model), raising if absent."""
+def resolve_path(path: str | os.PathLike | None, family: Family = FAMILIES["sdxl"]) -> Path:
+    """Return the folder of `path` ('embedded' = the shipped tiny SDXL), raising if absent."""
+    hint = family.hint
     if path is None or str(path) in ("", "???"):
-        raise ValueError("model.path is not set: pass model.path=/path/to/an SDXL diffusers "
-                         f"folder, or model=sdxl_tiny for the shipped tiny model; {DOWNLOAD_HINT}")
-    if str(path) in EMBEDDED_NAMES:
+        raise ValueError(f"model.path is not set: pass model.path=/path/to/an {family.label} "
+                         f"diffusers folder, or model=sdxl_tiny for the shipped tiny model; {hint}")
+    if str(path) in EMBEDDED_NAMES and family.name == "sdxl":
         if not (EMBEDDED_DIR / "unet").is_dir():
             raise FileNotFoundError(
                 f"the embedded tiny SDXL model is not in {EMBEDDED_DIR}; build it with "
@@ -65,13 +60,14 @@ def resolve_path(path: str | os.PathLike | None) -> Path:
         return EMBEDDED_DIR
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise FileNotFoundError(f"SDXL model folder {folder} does not exist; {DOWNLOAD_HINT}")
+        raise FileNotFoundError(f"{family.label} model folder {folder} does not exist; {hint}")
     return folder
 
 
-def _weight_files(folder: Path, component: str) -> tuple[list[Path], str | None]:
+def _weight_files(folder: Path, component: str, family: Family = FAMILIES["sdxl"]
+                  ) -> tuple[list[Path], str | None]:
     """Return (safetensors files, variant) of one weighted component, raising if none."""
-    stem, _ = WEIGHTS[component]
+    stem, hint, name = _weight_stem(component), family.hint, family.label
     sub = folder / component
     for variant in (None, "fp16"):
         name = stem if variant is None else f"{stem}.{variant}"
@@ -82,47 +78,49 @@ def _weight_files(folder: Path, component: str) -> tuple[list[Path], str | None]
             shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
             missing = [s for s in shards if not (sub / s).is_file()]
             if missing:
-                raise FileNotFoundError(f"SDXL component {component!r} in {folder} lacks the "
-                                        f"weight shards {missing}; {DOWNLOAD_HINT}")
+                raise FileNotFoundError(f"{name} component {component!r} in {folder} lacks the "
+                                        f"weight shards {missing}; {hint}")
             return [index, *(sub / s for s in shards)], variant
     found = sorted(p.name for p in sub.iterdir()) if sub.is_dir() else []
-    hint = " (.bin weights are refused: convert them to safetensors)" if any(
+    bin_hint = " (.bin weights are refused: convert them to safetensors)" if any(
         n.endswith(".bin") for n in found) else ""
     raise FileNotFoundError(
-        f"SDXL component {component!r} in {folder} has no weights: expected {component}/"
-        f"{stem}.safetensors (or its .fp16 variant or a sharded index), found {found}{hint}; "
-        f"{DOWNLOAD_HINT}")
+        f"{name} component {component!r} in {folder} has no weights: expected {component}/"
+        f"{stem}.safetensors (or its .fp16 variant or a sharded index), found {found}"
+        f"{bin_hint}; {hint}")
 
 
-def check_folder(folder: Path) -> tuple[dict[str, str | None], list[Path]]:
+def check_folder(folder: Path, family: Family = FAMILIES["sdxl"]
+                 ) -> tuple[dict[str, str | None], list[Path]]:
     """Return ({weighted component: variant}, defining files) of a folder, raising on a gap."""
-    missing = [c for c in COMPONENTS if not (folder / c).is_dir()]
+    hint, name = family.hint, family.label
+    missing = [c for c in family.components if not (folder / c).is_dir()]
     if missing:
-        raise FileNotFoundError(f"SDXL folder {folder} is missing the component folder(s) "
-                                f"{missing} (needs {list(COMPONENTS)}); {DOWNLOAD_HINT}")
+        raise FileNotFoundError(f"{name} folder {folder} is missing the component folder(s) "
+                                f"{missing} (needs {list(family.components)}); {hint}")
     files: list[Path] = []
     variants: dict[str, str | None] = {}
-    for comp in WEIGHTS:
+    for comp in ("unet", "vae", *(c for c, _ in family.encoders)):
         cfg = folder / comp / "config.json"
         if not cfg.is_file():
-            raise FileNotFoundError(f"SDXL component {comp!r} in {folder} lacks config.json; "
-                                    f"{DOWNLOAD_HINT}")
-        weights, variants[comp] = _weight_files(folder, comp)
+            raise FileNotFoundError(f"{name} component {comp!r} in {folder} lacks config.json;"
+                                    f" {hint}")
+        weights, variants[comp] = _weight_files(folder, comp, family)
         files += [cfg, *weights]
-    for tok in TOKENIZERS:
+    for tok in family.tokenizers:
         sub = folder / tok
         if (sub / "tokenizer.json").is_file():
             files.append(sub / "tokenizer.json")
         elif (sub / "vocab.json").is_file() and (sub / "merges.txt").is_file():
             files += [sub / "vocab.json", sub / "merges.txt"]
         else:
-            raise FileNotFoundError(f"SDXL component {tok!r} in {folder} needs tokenizer.json "
-                                    f"or vocab.json + merges.txt; {DOWNLOAD_HINT}")
+            raise FileNotFoundError(f"{name} component {tok!r} in {folder} needs tokenizer.json"
+                                    f" or vocab.json + merges.txt; {hint}")
         files += [p for p in (sub / "tokenizer_config.json",) if p.is_file()]
     sched = folder / "scheduler" / "scheduler_config.json"
     if not sched.is_file():
-        raise FileNotFoundError(f"SDXL component 'scheduler' in {folder} lacks "
-                                f"scheduler_config.json; {DOWNLOAD_HINT}")
+        raise FileNotFoundError(f"{name} component 'scheduler' in {folder} lacks "
+                                f"scheduler_config.json; {hint}")
     return variants, [*files, sched]
 
 
@@ -166,14 +164,16 @@ def files_hash(folder: Path, files: list[Path]) -> str:
     return h.hexdigest()
 
 
-def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype) -> SDXLParts:
+def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype,
+               family: Family = FAMILIES["sdxl"]) -> Parts:
     """Return the components of a checked folder: UNet in unet_dtype, the rest in float32."""
+    import transformers
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+    from transformers import CLIPTokenizer
 
     from transformers.utils import logging as hf_logging
 
-    variants, files = check_folder(folder)
+    variants, files = check_folder(folder, family)
     common = {"local_files_only": True, "use_safetensors": True}
     # diffusers warns on every load when its default low_cpu_mem_usage lacks accelerate
     low_mem = {"low_cpu_mem_usage": importlib.util.find_spec("accelerate") is not None}
@@ -185,26 +185,28 @@ def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype) -> S
             model = cls.from_pretrained(folder, subfolder=comp, variant=variants[comp],
                                         **{key: dtype}, **common, **extra)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
-            raise ValueError(f"cannot load SDXL component {comp!r} from {folder}: {exc}") from exc
+            raise ValueError(f"cannot load {family.label} component {comp!r} from {folder}: "
+                             f"{exc}") from exc
         finally:
             if bar:
                 hf_logging.enable_progress_bar()
         return model.to(device).eval().requires_grad_(False)
 
-    parts = SDXLParts(
+    parts = Parts(
         unet=load(UNet2DConditionModel, "unet", unet_dtype, "torch_dtype", low_mem),
         vae=load(AutoencoderKL, "vae", torch.float32, "torch_dtype", low_mem),
-        text_encoder=load(CLIPTextModel, "text_encoder", torch.float32, "dtype", {}),
-        text_encoder_2=load(CLIPTextModelWithProjection, "text_encoder_2", torch.float32,
-                            "dtype", {}),
-        tokenizer=CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer",
-                                                local_files_only=True),
-        tokenizer_2=CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer_2",
-                                                  local_files_only=True),
+        text_encoders=tuple(load(getattr(transformers, cls), comp, torch.float32, "dtype", {})
+                            for comp, cls in family.encoders),
+        tokenizers=tuple(CLIPTokenizer.from_pretrained(folder, subfolder=tok,
+                                                       local_files_only=True)
+                         for tok in family.tokenizers),
         scheduler_config=json.loads((folder / "scheduler" / "scheduler_config.json").read_text()),
         files=files)
-    if parts.unet.config.get("addition_embed_type") != "text_time":
-        raise ValueError(f"{folder}/unet has addition_embed_type="
-                         f"{parts.unet.config.get('addition_embed_type')!r}; an SDXL UNet "
+    added = parts.unet.config.get("addition_embed_type")
+    if family.micro_conditioning and added != "text_time":
+        raise ValueError(f"{folder}/unet has addition_embed_type={added!r}; an SDXL UNet "
                          "needs 'text_time' (pooled text + micro-conditioning time ids)")
+    if not family.micro_conditioning and added is not None:
+        raise ValueError(f"{folder}/unet has addition_embed_type={added!r}, which "
+                         f"{family.label} pipelines do not feed; for SDXL use model=sdxl")
     return parts
