@@ -88,8 +88,8 @@ class SDXLAdapter:
         self.folder = resolve_path(path, self.family)
         parts = load_parts(self.folder, self.device, self.dtype, self.family)
         self.unet, self.vae = parts.unet, parts.vae
-        self.noise = SDXLNoise(parts.scheduler_config)
-        self.schedule = self.noise.schedule  # the "score" capability: VP x_t = a x0 + sigma eps
+        self.noise = self._noise(parts.scheduler_config)
+        self.schedule = getattr(self.noise, "schedule", None)  # "score": VP x_t = a x0 + sigma eps
         self.text = PromptEncoder(parts.tokenizers, parts.text_encoders, self.device,
                                   family=self.family)
         self._files = parts.files
@@ -99,10 +99,11 @@ class SDXLAdapter:
         default = _size_pair(sample, (0, 0))
         self.image_size = _size_pair(image_size, (default[0] * self.vae_factor,
                                                   default[1] * self.vae_factor))
-        mult = self.vae_factor * 2 ** (len(self.unet.config.down_block_types) - 1)
+        mult = self.vae_factor * self._downsampling()
         if min(self.image_size) <= 0 or any(s % mult for s in self.image_size):
             raise ValueError(f"image_size must be positive multiples of {mult} (VAE x"
-                             f"{self.vae_factor}, UNet downsampling), got {list(self.image_size)}")
+                             f"{self.vae_factor}, network downsampling), got "
+                             f"{list(self.image_size)}")
         self.latent_shape = (int(self.unet.config.in_channels),
                              self.image_size[0] // self.vae_factor,
                              self.image_size[1] // self.vae_factor)
@@ -112,6 +113,15 @@ class SDXLAdapter:
         self.model_id = f"{self.family.name}:{name}"
         self.latents = VAELatents(self.vae, self.image_size, self.latent_shape, vae_mode,
                                   self.device, self.dtype, self.x_dtype, cache_size)
+
+    @staticmethod
+    def _noise(scheduler_config: dict[str, Any]):
+        """Return the noise process of the model's scheduler config (VP for SD / SDXL)."""
+        return SDXLNoise(scheduler_config)
+
+    def _downsampling(self) -> int:
+        """Return the factor by which the network shrinks the latent (UNet: 2^(levels-1))."""
+        return 2 ** (len(self.unet.config.down_block_types) - 1)
 
     @property
     def t_min(self) -> float:
@@ -141,12 +151,9 @@ class SDXLAdapter:
 
     def prompt_cond(self, prompt: str | None, guidance_scale: float,
                     original_hw: tuple[int, int]) -> dict[str, torch.Tensor]:
-        """Return the unbatched cond of one prompt (None = zero embeddings) at a guidance
-        scale."""
-        if prompt is None:
-            pe, pooled = self.text.null()
-        else:
-            pe, pooled, _ = self.text.encode(prompt)
+        """Return the unbatched cond of one prompt (None = the unconditional prompt) at a
+        guidance scale."""
+        pe, pooled = self.embeddings(prompt)
         orig = self.image_size if self.original_size == "target" else original_hw
         return {"prompt_embeds": pe, "pooled": pooled,
                 "time_ids": time_ids(orig, (0, 0), self.image_size).to(self.device),
@@ -182,10 +189,16 @@ class SDXLAdapter:
                      "image_size": f"{big_h}x{big_w}", **self.latents.columns},
             bpd_dims={"latent_bpd": c * h * w, "latent_bits_per_pixel_dim": 3 * big_h * big_w})
 
+    def embeddings(self, prompt: str | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (prompt_embeds [L, D], pooled [P]) of a prompt, None = the unconditional one."""
+        if prompt is None:
+            return self.text.null()
+        return self.text.encode(prompt)[:2]
+
     def _null_like(self, pe: torch.Tensor, pooled: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the unconditional prompt's (prompt_embeds, pooled) for each row of pe."""
-        npe, npool = self.text.null()
+        npe, npool = self.embeddings(None)
         return (npe.to(pe).expand_as(pe).clone(), npool.to(pooled).expand_as(pooled).clone())
 
     def null_condition(self, cond: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -210,24 +223,31 @@ class SDXLAdapter:
         """Return the guided epsilon (diffusers' eps_u + s (eps_c - eps_u) on rows with
         guidance_scale s > 1, eps_c on the others): one UNet call, the guided rows' zero-prompt
         copies appended to the batch."""
+        _, sqrt_abar, sigma = self._coefs(t, x)
+
+        def to_eps(out: torch.Tensor, rows) -> torch.Tensor:
+            return self.noise.to_eps(out, x[rows], sqrt_abar[rows], sigma[rows])
+
+        return self._guided(x, t, cond, to_eps)
+
+    def _guided(self, x: torch.Tensor, t: torch.Tensor, cond: dict[str, torch.Tensor] | None,
+                convert) -> torch.Tensor:
+        """Return convert(network output, rows) guided in diffusers' convention: one network
+        call, the guided rows' null-prompt copies appended to the batch; convert maps raw
+        outputs of the given rows (a slice or an index) to the guided quantity (eps, v)."""
         cond = self._require_cond(cond)
         b = x.shape[0]
         tau = self.noise.timestep(t).to(x.device).expand(b)
-        _, sqrt_abar, sigma = self._coefs(t, x)
         pe, pooled, tid = cond["prompt_embeds"], cond["pooled"], cond["time_ids"]
         scale = cond.get("guidance_scale")
         idx = guided_rows(scale)
         if idx is None:
-            out = self._unet(x, tau, pe, pooled, tid)
-            return self.noise.to_eps(out, x, sqrt_abar, sigma)
+            return convert(self._unet(x, tau, pe, pooled, tid), slice(None))
         null_pe, null_pooled = self._null_like(pe[idx], pooled[idx])
         out = self._unet(torch.cat([x, x[idx]]), torch.cat([tau, tau[idx]]),
                          torch.cat([pe, null_pe]), torch.cat([pooled, null_pooled]),
                          torch.cat([tid, tid[idx]]))
-        xs, ab, sg = torch.cat([x, x[idx]]), torch.cat([sqrt_abar, sqrt_abar[idx]]), \
-            torch.cat([sigma, sigma[idx]])
-        e = self.noise.to_eps(out, xs, ab, sg)
-        e_c, e_u = e[:b], e[b:]
+        e_c, e_u = convert(out[:b], slice(None)), convert(out[b:], idx)
         return e_c.index_copy(0, idx, guide(e_c[idx], e_u, scale[idx]))
 
     def _coefs(self, t: torch.Tensor, x: torch.Tensor):

@@ -43,7 +43,9 @@ class PromptEncoder:
                 continue
             out = enc(ids, output_hidden_states=True)
             hidden.append(out.hidden_states[-2][0])
-            pooled = out.text_embeds[0] if self.family.micro_conditioning and i == 1 else pooled
+            if self.family.pooled == "concat" or (self.family.pooled == "last"
+                                                  and i == len(self.encoders) - 1):
+                pooled = torch.cat([pooled.to(out.text_embeds), out.text_embeds[0]])
         return torch.cat(hidden, dim=-1).float(), pooled.float().to(self.device), n_tokens
 
     def encode(self, prompt: str) -> tuple[torch.Tensor, torch.Tensor, int]:

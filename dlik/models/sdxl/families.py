@@ -33,11 +33,17 @@ class Family:
     projection) and 6 time ids (addition_embed_type 'text_time')."""
     hint: str
     """How to get such a folder (the loader's errors end with it)."""
+    pooled: str = "none"
+    """The pooled text vector: 'last' (the last encoder's projection: SDXL), 'concat' (every
+    encoder's projection, concatenated: SD3) or 'none' (SD 1.x / 2.x)."""
+    denoiser: tuple[str, str] = ("unet", "UNet2DConditionModel")
+    """(component folder, diffusers class) of the network."""
 
     @property
     def components(self) -> tuple[str, ...]:
         """Return every component folder a diffusers folder of this family needs."""
-        return ("unet", "vae", *(c for c, _ in self.encoders), *self.tokenizers, "scheduler")
+        return (self.denoiser[0], "vae", *(c for c, _ in self.encoders), *self.tokenizers,
+                "scheduler")
 
 
 FAMILIES = {
@@ -46,7 +52,7 @@ FAMILIES = {
         encoders=(("text_encoder", "CLIPTextModel"),
                   ("text_encoder_2", "CLIPTextModelWithProjection")),
         tokenizers=("tokenizer", "tokenizer_2"), hidden="penultimate", zero_null=True,
-        micro_conditioning=True,
+        micro_conditioning=True, pooled="last",
         hint=("download the model on a machine with network, e.g. `huggingface-cli download "
               "stabilityai/stable-diffusion-xl-base-1.0 --local-dir /path/stable-diffusion-xl-"
               "base-1.0 --include '*.json' '*.txt' '*.safetensors'`, copy it here and pass "
@@ -60,4 +66,16 @@ FAMILIES = {
               "--local-dir /path/sd15 --include '*.json' '*.txt' '*.safetensors'` (or "
               "stabilityai/stable-diffusion-2-1), copy it here and pass model=sd "
               "model.path=/path/sd15")),
+    "sd3": Family(
+        name="sd3", label="SD3",
+        encoders=(("text_encoder", "CLIPTextModelWithProjection"),
+                  ("text_encoder_2", "CLIPTextModelWithProjection")),
+        tokenizers=("tokenizer", "tokenizer_2"), hidden="penultimate", zero_null=False,
+        micro_conditioning=False, pooled="concat",
+        denoiser=("transformer", "SD3Transformer2DModel"),
+        hint=("download a StableDiffusion3Pipeline folder on a machine with network, e.g. "
+              "`huggingface-cli download stabilityai/stable-diffusion-3-medium-diffusers "
+              "--local-dir /path/sd3 --include '*.json' '*.txt' '*.model' '*.safetensors'`, "
+              "copy it here and pass model=sd3 model.path=/path/sd3 (text_encoder_3 / T5 is "
+              "optional: without it its tokens are zeros, as the pipeline does)")),
 }

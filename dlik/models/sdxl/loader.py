@@ -30,7 +30,8 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 def _weight_stem(component: str) -> str:
     """Return the weights file stem of a component (diffusers' or transformers' name)."""
-    return "diffusion_pytorch_model" if component in ("unet", "vae") else "model"
+    return ("diffusion_pytorch_model" if component in ("unet", "transformer", "vae")
+            else "model")
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Parts:
     """The loaded components of one diffusers folder, plus the files that define them."""
 
     unet: Any
+    """The denoising network: a UNet2DConditionModel, or SD3's SD3Transformer2DModel."""
     vae: Any
     text_encoders: tuple[Any, ...]
     tokenizers: tuple[Any, ...]
@@ -67,7 +69,7 @@ def resolve_path(path: str | os.PathLike | None, family: Family = FAMILIES["sdxl
 def _weight_files(folder: Path, component: str, family: Family = FAMILIES["sdxl"]
                   ) -> tuple[list[Path], str | None]:
     """Return (safetensors files, variant) of one weighted component, raising if none."""
-    stem, hint, name = _weight_stem(component), family.hint, family.label
+    stem, hint, label = _weight_stem(component), family.hint, family.label
     sub = folder / component
     for variant in (None, "fp16"):
         name = stem if variant is None else f"{stem}.{variant}"
@@ -78,14 +80,14 @@ def _weight_files(folder: Path, component: str, family: Family = FAMILIES["sdxl"
             shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
             missing = [s for s in shards if not (sub / s).is_file()]
             if missing:
-                raise FileNotFoundError(f"{name} component {component!r} in {folder} lacks the "
+                raise FileNotFoundError(f"{label} component {component!r} in {folder} lacks the "
                                         f"weight shards {missing}; {hint}")
             return [index, *(sub / s for s in shards)], variant
     found = sorted(p.name for p in sub.iterdir()) if sub.is_dir() else []
     bin_hint = " (.bin weights are refused: convert them to safetensors)" if any(
         n.endswith(".bin") for n in found) else ""
     raise FileNotFoundError(
-        f"{name} component {component!r} in {folder} has no weights: expected {component}/"
+        f"{label} component {component!r} in {folder} has no weights: expected {component}/"
         f"{stem}.safetensors (or its .fp16 variant or a sharded index), found {found}"
         f"{bin_hint}; {hint}")
 
@@ -100,7 +102,7 @@ def check_folder(folder: Path, family: Family = FAMILIES["sdxl"]
                                 f"{missing} (needs {list(family.components)}); {hint}")
     files: list[Path] = []
     variants: dict[str, str | None] = {}
-    for comp in ("unet", "vae", *(c for c, _ in family.encoders)):
+    for comp in (family.denoiser[0], "vae", *(c for c, _ in family.encoders)):
         cfg = folder / comp / "config.json"
         if not cfg.is_file():
             raise FileNotFoundError(f"{name} component {comp!r} in {folder} lacks config.json;"
@@ -167,8 +169,9 @@ def files_hash(folder: Path, files: list[Path]) -> str:
 def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype,
                family: Family = FAMILIES["sdxl"]) -> Parts:
     """Return the components of a checked folder: UNet in unet_dtype, the rest in float32."""
+    import diffusers
     import transformers
-    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from diffusers import AutoencoderKL
     from transformers import CLIPTokenizer
 
     from transformers.utils import logging as hf_logging
@@ -193,7 +196,8 @@ def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype,
         return model.to(device).eval().requires_grad_(False)
 
     parts = Parts(
-        unet=load(UNet2DConditionModel, "unet", unet_dtype, "torch_dtype", low_mem),
+        unet=load(getattr(diffusers, family.denoiser[1]), family.denoiser[0], unet_dtype,
+                  "torch_dtype", low_mem),
         vae=load(AutoencoderKL, "vae", torch.float32, "torch_dtype", low_mem),
         text_encoders=tuple(load(getattr(transformers, cls), comp, torch.float32, "dtype", {})
                             for comp, cls in family.encoders),
