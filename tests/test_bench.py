@@ -101,3 +101,8 @@ def test_bench_reports_the_error_of_differences_side_by_side():
               "wall_fast_s"):
         assert rec[k] >= 0, k
     assert rec["max_abs_ddelta_fast_vs_ref"] < 1e-3  # rk4 20 steps, the same probes
+    # two Gaussian probes (the Gaussian model's divergence is exact under Rademacher): the
+    # reference draws fast's probes, so only the solver's error is left
+    two = bench(ad, jobs, 4, SolverSpec("rk4", step_size=0.05, estimator="gaussian",
+                                        n_probes=2), ref_tol=1e-6, paper_tol=1e-4)
+    assert two["max_abs_dbpd_fast_vs_ref"] < 1e-3 and two["fast_solver"].endswith("n_probes=2")

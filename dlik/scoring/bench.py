@@ -38,7 +38,8 @@ def solver_label(spec: SolverSpec) -> str:
     control = (f"atol={spec.atol}/rtol={spec.rtol}" if spec.step_size is None
                else f"step_size={spec.step_size}")
     return (f"{spec.resolved_integrator}/{spec.method}/{control}/time_change={spec.time_change}"
-            f"/probes={spec.probes}/steps={spec.resolved_steps}/t_start={spec.t_start:g}")
+            f"/probes={spec.probes}/steps={spec.resolved_steps}/t_start={spec.t_start:g}"
+            + (f"/n_probes={spec.n_probes}" if spec.n_probes != 1 else ""))
 
 
 def reference_bpd(adapter: Adapter, jobs: list[Job], settings: ScoreSettings,
@@ -108,8 +109,11 @@ def bench(adapter: Adapter, jobs: list[Job], batch_size: int, fast: SolverSpec,
     fast = replace(fast, **t0)
     paper = ScoreSettings(solver=replace(paper_spec(paper_tol), **t0), batch_size=1, **base)
     fastset = ScoreSettings(solver=fast, batch_size=batch_size, **base)
+    # the reference sees fast's probes (estimator, n_probes): its distance is the solver's
     refset = ScoreSettings(solver=SolverSpec("dopri5", ref_tol, ref_tol, "batched",
-                                             time_change=ref_time_change, steps="own", **t0),
+                                             time_change=ref_time_change, steps="own",
+                                             estimator=fast.estimator, n_probes=fast.n_probes,
+                                             **t0),
                            batch_size=batch_size, **base)
     run_jobs(adapter, jobs[:1], fastset, "warm-up")  # lazy init and allocator, outside the timings
     p_rows, p_wall = run_jobs(adapter, jobs, paper, "paper protocol")
