@@ -130,7 +130,8 @@ def resolution_notes(df: pd.DataFrame, contrast: str, se_column: str,
     if solver:
         notes.append(solver)
     if table is not None and n_column in table and (table[n_column] < MIN_BOOTSTRAP_N).any():
-        notes.append(f"CIs marked n<{MIN_BOOTSTRAP_N} are bootstrapped over fewer than "
-                     f"{MIN_BOOTSTRAP_N} samples: too few for a 95% interval to mean much; "
-                     "run more samples (data.n_utterances / data.n_items)")
+        notes.append(f"CIs of rows with {n_column} < {MIN_BOOTSTRAP_N} (marked n<"
+                     f"{MIN_BOOTSTRAP_N} where the table has a resolved column) are bootstrapped "
+                     f"over fewer than {MIN_BOOTSTRAP_N} samples: too few for a 95% interval to "
+                     "mean much; run more samples (data.n_utterances / data.n_items)")
     return notes

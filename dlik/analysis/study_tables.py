@@ -21,6 +21,7 @@ def _nbest(df, args) -> str:
         out += (f"\n\ntext normalisation: {args.normalize}: {NORMALIZATIONS[args.normalize]}"
                 f"\noracle best/worst: by {oracle}"
                 f"\nmatched pairs (paired bootstrap, am vs likelihood): p = {p:.4g}")
+        out = _with_notes(out, _noise_notes(df, close_calls_by=["sample_id"]), args.format)
     return out
 
 
@@ -52,7 +53,20 @@ def _level_table(df, args, table) -> str:
 
     if args.out:
         plot_quality(df, args.out.with_suffix(".png"))
-    return render(table(df, seed=args.seed), args.format, "{:.4f}")
+    return _with_notes(render(table(df, seed=args.seed), args.format, "{:.4f}"),
+                       _noise_notes(df), args.format)
+
+
+def _noise_notes(df, close_calls_by: list[str] | None = None) -> list[str]:
+    """Return the footer every study table carries: the Monte-Carlo noise of a row's bpd (or
+    that it was not measured), the solver's measured error, and (argmax tables) the calls
+    within 2 paired standard errors."""
+    from .resolution import close_calls, resolution_notes
+
+    notes = resolution_notes(df, "bpd", "bpd_se")
+    if close_calls_by and "status" in df:
+        notes.append(close_calls(df, close_calls_by))
+    return [n for n in notes if n]
 
 
 def _with_notes(out: str, notes: list[str], fmt: str) -> str:
@@ -83,13 +97,15 @@ def _speaker(df, args) -> str:
 def _generative(df, args) -> str:
     from .generative import generative_table
 
-    return render(generative_table(df), args.format, "{:.3f}")
+    return _with_notes(render(generative_table(df), args.format, "{:.3f}"), _noise_notes(df),
+                       args.format)
 
 
 def _domain(df, args) -> str:
     from .domain import domain_table
 
-    return render(domain_table(df), args.format, "{:.3f}")
+    return _with_notes(render(domain_table(df), args.format, "{:.3f}"), _noise_notes(df),
+                       args.format)
 
 
 def _tti_generative(df, args) -> str:
@@ -101,7 +117,8 @@ def _tti_generative(df, args) -> str:
         if samples_grid(df, [p.parent for p in args.input], png):
             notes.append(f"{png.name}: a row per prompt (labelled); the real image, then "
                          "samples and reconstructions by guidance_scale (titled)")
-    return _with_notes(render(table, args.format, "{:.3f}"), notes, args.format)
+    return _with_notes(render(table, args.format, "{:.3f}"), [*notes, *_noise_notes(df)],
+                       args.format)
 
 
 def _tti_quality(df, args) -> str:
@@ -157,7 +174,9 @@ def _prompt_confounds(df, args) -> str:
     out = render(table, args.format, "{:.2f}")
     if args.format == "csv":
         return out
-    notes = [*table_notes(table, df), *resolution_notes(df, "bpd", "bpd_se"),
+    notes = [*table_notes(table, df),
+             *resolution_notes(df, "bpd", "bpd_se", table[table["system"] == "likelihood"],
+                               n_column="n_images"),
              close_calls(df, [*GROUP, "sample_id"])]
     out = _with_notes(out, [n for n in notes if n], args.format)
     return f"{out}\n\n{render_confusions(mats, args.format)}"
