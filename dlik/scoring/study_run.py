@@ -141,8 +141,9 @@ def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: 
                 _replace_text(out_dir / "config.yaml", config_yaml)
             stats = _run_locked(study, adapter, settings, path, experiment, chash, resume,
                                 shard, progress, written)
-            print(render_study_table(study.table, fill_derived(path, study)))
-            print(solver_note(settings.solver.columns(), adapter.model_id))
+            table = render_study_table(study.table, fill_derived(path, study))
+            note = solver_note(settings.solver.columns(), adapter.model_id)
+            print(table if note in table else f"{table}\n{note}")  # most tables carry it
     except (_Stop, KeyboardInterrupt) as exc:
         signum = exc.args[0] if isinstance(exc, _Stop) else signal.SIGINT
         raise RunInterrupted(
