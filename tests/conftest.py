@@ -16,6 +16,16 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 torch.set_num_threads(1)
 
 
+# the longest tests first, so pytest-xdist does not leave one of them for the end of the run
+LONGEST_FIRST = ("tests/test_golden_values.py", "tests/test_tti_protocol.py::test_paper_tti",
+                 "tests/test_studies.py", "tests/test_embedded_model.py",
+                 "tests/test_runner_cli.py::test_resume_after_kill")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda it: not it.nodeid.startswith(LONGEST_FIRST))
+
+
 @pytest.fixture
 def gaussian_batch():
     """Return a function making (adapter, x0, prior_mean, prior_std, cond, exact_logp)."""

@@ -83,7 +83,7 @@ def folder(tmp_path_factory):
 
 
 def test_paper_tti_matches_torchdiffeq_at_batch_1(folder):
-    """Three prompts / scales of one image scored in one runner batch under solver=paper_tti
+    """Two prompts (one guided) of one image scored in one runner batch under solver=paper_tti
     equal torchdiffeq at batch 1 with each row's own fresh probe (float64 UNet, so only the
     order of float operations differs)."""
     from dlik.commands.config import settings_from_config
@@ -94,12 +94,11 @@ def test_paper_tti_matches_torchdiffeq_at_batch_1(folder):
     rng = torch.Generator().manual_seed(0)
     image = (torch.rand(SIZE, SIZE, 3, generator=rng) * 255).to(torch.uint8).numpy()
     jobs = [Job("img0", f"c{i}", payload={"image": image, "prompt": p, "guidance_scale": s})
-            for i, (p, s) in enumerate([("a red cube", 0.0), ("a blue ball", 0.0),
-                                        ("a red cube", 3.0)])]
+            for i, (p, s) in enumerate([("a red cube", 0.0), ("a blue ball", 3.0)])]
     rows: list[dict] = []
     Runner(ad, ScoreSettings(solver=spec, batch_size=len(jobs), seed=0), rows.append,
            progress=False).run(jobs)
-    assert [r["status"] for r in rows] == ["ok"] * 3
+    assert [r["status"] for r in rows] == ["ok"] * len(jobs)
     cols = spec.columns()  # what the writer records with every row
     assert (cols["integrator"], cols["probes"], cols["steps"], cols["t_start"]) == (
         "torchdiffeq", "independent", "own", 1e-3)
@@ -111,4 +110,4 @@ def test_paper_tti_matches_torchdiffeq_at_batch_1(folder):
         v = make_probes("rademacher", prep.x0.shape, 1, [seed], prep.x0.dtype, "cpu")[0, 0]
         ref = _reference_logp(ad, prep, v[None], spec)
         assert row["logp_nats"] == pytest.approx(ref, rel=1e-9, abs=1e-6), job.condition_id
-    assert len(probes) == 3  # a fresh probe per prompt, as the authors drew them
+    assert len(probes) == len(jobs)  # a fresh probe per prompt, as the authors drew them
