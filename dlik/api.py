@@ -88,11 +88,12 @@ def _solver(solver: str | SolverSpec, adapter: Adapter, overrides: dict[str, Any
     from .commands.config import solver_preset
 
     spec = solver_preset(solver) if isinstance(solver, str) else solver
-    if "t_start" not in overrides and hasattr(adapter, "t_min"):
+    if "image" not in adapter.capabilities:  # t_min / check_t_start come with 'image'
+        return replace(spec, **overrides) if overrides else spec
+    if "t_start" not in overrides:
         overrides = {**overrides, "t_start": max(spec.t_start, adapter.t_min)}
-    spec = replace(spec, **overrides) if overrides else spec
-    if hasattr(adapter, "check_t_start"):
-        adapter.check_t_start(spec.t_start)
+    spec = replace(spec, **overrides)
+    adapter.check_t_start(spec.t_start)
     return spec
 
 

@@ -154,8 +154,10 @@ def protocol_sections(runs: list[Run]) -> list[str]:
     md: list[str] = []
     for study in STUDIES:
         frames = [r.df for r in runs if table_for(r) == study and "probes" in r.df.columns]
-        df = pd.concat(frames, ignore_index=True) if frames else None
-        if df is None or not {"shared", "independent"} <= set(df["probes"].dropna().astype(str)):
+        if not frames:
+            continue
+        df = pd.concat(frames, ignore_index=True)
+        if not {"shared", "independent"} <= set(df["probes"].dropna().astype(str)):
             continue
         try:
             table = render(protocol_table(df), "md", "{:.3g}")

@@ -35,14 +35,13 @@ def _sanity_gaussian(df, args) -> str:
 
 
 def _text_agnostic(df, args) -> str:
-    from .resolution import resolution_notes
     from .text_agnostic import text_agnostic_table
 
     table = text_agnostic_table(df, seed=args.seed)
     notes = ["delta = bpd(text) - bpd(own text) of the same audio; CI: 95% bootstrap over "
              "utterances; mc_se: median Monte-Carlo standard error of one delta (paired over "
              "shared probes); resolved: the CI over utterances excludes 0",
-             *resolution_notes(df, "delta_bpd", "delta_bpd_se", table)]
+             *_noise_notes(df, contrast="delta_bpd", se_column="delta_bpd_se", table=table)]
     # three significant digits: paired text effects on Grad-TTS are ~1e-5 bpd, empty text 0.1
     return _with_notes(render(table, args.format, "{:.3g}"), notes, args.format)
 
@@ -57,13 +56,14 @@ def _level_table(df, args, table) -> str:
                        _noise_notes(df), args.format)
 
 
-def _noise_notes(df, close_calls_by: list[str] | None = None) -> list[str]:
-    """Return the footer every study table carries: the Monte-Carlo noise of a row's bpd (or
-    that it was not measured), the solver's measured error, and (argmax tables) the calls
-    within 2 paired standard errors."""
+def _noise_notes(df, close_calls_by: list[str] | None = None, contrast: str = "bpd",
+                 se_column: str = "bpd_se", table=None, n_column: str = "n") -> list[str]:
+    """Return the footer every study table carries: the Monte-Carlo noise of its contrast (or
+    that it was not measured), the solver's measured error, the n<8 flag when table's
+    n_column has small counts, and (argmax tables) the calls within 2 paired standard errors."""
     from .resolution import close_calls, resolution_notes
 
-    notes = resolution_notes(df, "bpd", "bpd_se")
+    notes = resolution_notes(df, contrast, se_column, table, n_column)
     if close_calls_by and "status" in df:
         notes.append(close_calls(df, close_calls_by))
     return [n for n in notes if n]
@@ -84,14 +84,11 @@ def _quality(df, args) -> str:
 
 
 def _speaker(df, args) -> str:
-    from .resolution import close_calls, resolution_notes
     from .speaker import speaker_table
 
     table = speaker_table(df, seed=args.seed)
-    notes = [*resolution_notes(df, "bpd", "bpd_se", table),
-             close_calls(df, ["sample_id"])]
-    return _with_notes(render(table, args.format, "{:.4f}"), [n for n in notes if n],
-                       args.format)
+    return _with_notes(render(table, args.format, "{:.4f}"),
+                       _noise_notes(df, ["sample_id"], table=table), args.format)
 
 
 def _generative(df, args) -> str:
@@ -168,17 +165,15 @@ def _prompt_confounds(df, args) -> str:
     from .prompt_confounds import prompt_confounds, render_confusions, table_notes
 
     from .prompt_confounds import GROUP
-    from .resolution import close_calls, resolution_notes
 
     table, mats = prompt_confounds(df, seed=args.seed)
     out = render(table, args.format, "{:.2f}")
     if args.format == "csv":
         return out
     notes = [*table_notes(table, df),
-             *resolution_notes(df, "bpd", "bpd_se", table[table["system"] == "likelihood"],
-                               n_column="n_images"),
-             close_calls(df, [*GROUP, "sample_id"])]
-    out = _with_notes(out, [n for n in notes if n], args.format)
+             *_noise_notes(df, [*GROUP, "sample_id"], table=table[table["system"] == "likelihood"],
+                           n_column="n_images")]
+    out = _with_notes(out, notes, args.format)
     return f"{out}\n\n{render_confusions(mats, args.format)}"
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import torch
 
-from ..sdxl.tiny import TEST_SIZES, _sizes, _text_config, build_tokenizer
+from ..sdxl.tiny import TEST_SIZES, _sizes, _text_config, build_tokenizer, tiny_vae
 
 
 def tiny_random_sd3_pipeline(tmp_dir: str | Path, seed: int = 0, sample_size: int = 32,
                              shift: float = 3.0) -> Path:
     """Write a very small random-weight SD3-layout folder (save_pretrained); return it."""
-    from diffusers import (AutoencoderKL, FlowMatchEulerDiscreteScheduler,
-                           SD3Transformer2DModel, StableDiffusion3Pipeline)
+    from diffusers import (FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel,
+                           StableDiffusion3Pipeline)
     from transformers import CLIPTextModelWithProjection
 
     s = _sizes(TEST_SIZES)
@@ -29,12 +29,7 @@ def tiny_random_sd3_pipeline(tmp_dir: str | Path, seed: int = 0, sample_size: in
         num_layers=1, attention_head_dim=8, num_attention_heads=2, joint_attention_dim=48,
         caption_projection_dim=16, pooled_projection_dim=2 * s["projection_dim"],
         pos_embed_max_size=sample_size // 8)
-    vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=16, sample_size=sample_size,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=tuple(s["vae_channels"]), layers_per_block=1,
-        norm_num_groups=s["vae_groups"], scaling_factor=1.5, shift_factor=0.1,
-        force_upcast=False)
+    vae = tiny_vae(s, sample_size, latent_channels=16, scaling_factor=1.5, shift_factor=0.1)
     pipe = StableDiffusion3Pipeline(
         transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=shift),
         vae=vae, text_encoder=enc, tokenizer=tok, text_encoder_2=enc2, tokenizer_2=tok2,

@@ -145,11 +145,37 @@ def _text_config(s: dict[str, Any], hidden: int, vocab_size: int, tok) -> Any:
         pad_token_id=tok.pad_token_id)
 
 
+def tiny_unet(s: dict[str, Any], sample_size: int, cross_attention_dim: int, **kw: Any):
+    """Return a random-weight UNet2DConditionModel of sizes s for sample_size images (the
+    latent is sample_size / 8); kw adds UNet config keys (SDXL's micro-conditioning)."""
+    from diffusers import UNet2DConditionModel
+
+    n = len(s["unet_channels"])
+    return UNet2DConditionModel(
+        sample_size=sample_size // 8, in_channels=4, out_channels=4,
+        block_out_channels=tuple(s["unet_channels"]), layers_per_block=s["unet_layers_per_block"],
+        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
+        up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",),
+        attention_head_dim=tuple(s["unet_heads"]), cross_attention_dim=cross_attention_dim,
+        norm_num_groups=min(32, s["unet_channels"][0]), **kw)
+
+
+def tiny_vae(s: dict[str, Any], sample_size: int, latent_channels: int = 4, **kw: Any):
+    """Return a random-weight x8 AutoencoderKL of sizes s (kw: scaling_factor, shift_factor)."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=latent_channels, sample_size=sample_size,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=tuple(s["vae_channels"]), layers_per_block=1,
+        norm_num_groups=s["vae_groups"], force_upcast=False, **kw)
+
+
 def tiny_pipeline_components(seed: int = 0, sample_size: int = 64, words: list[str] | None = None,
                              **sizes: Any) -> dict[str, Any]:
     """Return random-weight SDXL pipeline components (unet, vae, text encoders, tokenizers,
     scheduler) for sample_size x sample_size images; sizes override DEFAULT_SIZES keys."""
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from diffusers import EulerDiscreteScheduler
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     if sample_size < 8 or sample_size % 8:
@@ -163,24 +189,14 @@ def tiny_pipeline_components(seed: int = 0, sample_size: int = 64, words: list[s
     text_encoder = CLIPTextModel(_text_config(s, s["text_hidden"], len(tok), tok))
     text_encoder_2 = CLIPTextModelWithProjection(
         _text_config(s, s["text_hidden_2"], len(tok2), tok2))
-    n = len(s["unet_channels"])
-    unet = UNet2DConditionModel(
-        sample_size=sample_size // 8, in_channels=4, out_channels=4,
-        block_out_channels=tuple(s["unet_channels"]), layers_per_block=s["unet_layers_per_block"],
-        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
-        up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",),
-        attention_head_dim=tuple(s["unet_heads"]), use_linear_projection=True,
-        transformer_layers_per_block=s["unet_transformer_layers"],
-        cross_attention_dim=s["text_hidden"] + s["text_hidden_2"],
-        addition_embed_type="text_time", addition_time_embed_dim=s["time_embed_dim"],
-        projection_class_embeddings_input_dim=s["projection_dim"] + 6 * s["time_embed_dim"],
-        norm_num_groups=min(32, s["unet_channels"][0]))
-    vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, sample_size=sample_size,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=tuple(s["vae_channels"]), layers_per_block=1,
-        norm_num_groups=s["vae_groups"], scaling_factor=float(s["vae_scaling_factor"]),
-        force_upcast=False)
+    unet = tiny_unet(s, sample_size, s["text_hidden"] + s["text_hidden_2"],
+                     use_linear_projection=True,
+                     transformer_layers_per_block=s["unet_transformer_layers"],
+                     addition_embed_type="text_time",
+                     addition_time_embed_dim=s["time_embed_dim"],
+                     projection_class_embeddings_input_dim=(s["projection_dim"]
+                                                            + 6 * s["time_embed_dim"]))
+    vae = tiny_vae(s, sample_size, scaling_factor=float(s["vae_scaling_factor"]))
     scheduler = EulerDiscreteScheduler(**SCHEDULER_CONFIG)
     return {"unet": unet, "vae": vae, "text_encoder": text_encoder,
             "text_encoder_2": text_encoder_2, "tokenizer": tok, "tokenizer_2": tok2,
