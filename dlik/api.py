@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .engine.solve import SolverSpec
-from .models.base import Adapter, Job
+from .models.base import INPUT_KINDS, Adapter, Job
 
 CONDITION_KEY = {"image": "prompt", "mel": "text", "vector": "condition"}
 """The payload key a condition string fills, by input kind (SDXL prompt, Grad-TTS text,
@@ -58,9 +58,12 @@ def load_model(name_or_config: str | Mapping[str, Any] = "gaussian", device: str
 
 
 def _kind(adapter: Adapter) -> str:
-    if "image" in adapter.capabilities:
-        return "image"
-    return "mel" if hasattr(adapter, "mel_of") else "vector"
+    """Return the adapter's declared input kind (models.base.INPUT_KINDS)."""
+    kind = getattr(adapter, "input_kind", None)
+    if kind not in INPUT_KINDS:
+        raise ValueError(f"{type(adapter).__name__} declares input_kind={kind!r}; an adapter "
+                         f"scored from Python must declare one of {list(INPUT_KINDS)}")
+    return kind
 
 
 def _input_payload(kind: str, item: Any) -> dict[str, Any]:

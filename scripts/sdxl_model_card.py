@@ -16,19 +16,24 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _bpd_lines(c: dict) -> list[str]:
-    """Return the card's held-out bpd section."""
+NULL_SDXL = "zero prompt embeddings and zero pooled vector (the 10%-dropout condition)"
+
+
+def _bpd_lines(c: dict, adapter: str = "SDXLAdapter", null: str = NULL_SDXL,
+               denoiser: str = "UNet", flags: str = "") -> list[str]:
+    """Return the card's held-out bpd section (adapter: the class that scored it; null: what
+    the null prompt is; flags: the checks script's --family flag)."""
     if "bpd" not in c:
-        return ["TODO: not measured in this run; run `python scripts/sdxl_model_card_checks.py` "
-                "(without --skip-bpd)."]
+        return ["TODO: not measured in this run; run `python scripts/sdxl_model_card_checks.py"
+                f"{flags}` (without --skip-bpd)."]
     b = c["bpd"]
     lines = [
         f"The first {b['per_set']} test images of each set (every colour x shape, every style "
-        f"x class once), scored by dlik's engine (`SDXLAdapter` + `Runner`, {b['solver']}, "
+        f"x class once), scored by dlik's engine (`{adapter}` + `Runner`, {b['solver']}, "
         "one Rademacher probe, no guidance, VAE posterior mean) under: `true` = its own "
         "caption; `swap_<attr>` = that attribute changed to a seeded other value; `random` = "
-        "a seeded random other caption of the set; `null` = zero prompt embeddings and zero "
-        "pooled vector (the 10%-dropout condition). Latent bpd is over the 4x8x8 = 256 latent "
+        f"a seeded random other caption of the set; `null` = {null}. "
+        "Latent bpd is over the 4x8x8 = 256 latent "
         "dims; pixel bpd divides the same log-density by 3x64x64 (it is not a pixel "
         "likelihood: the VAE is not accounted for). `true lower` = fraction of images whose "
         "own caption gives the lower bpd.", "",
@@ -50,15 +55,48 @@ def _bpd_lines(c: dict) -> list[str]:
                      f"{_pct(r['random']['true_lower_frac'])} of images); mean NFE "
                      f"{r['mean_nfe']:.0f}.")
     lines.append(f"- Wall time {b.get('total_wall_min', float('nan')):.1f} min, 1 CPU thread "
-                 f"on a shared machine. Latent model hash `{b['latent_model_hash']}` (UNet, "
+                 f"on a shared machine. Latent model hash `{b['latent_model_hash']}` ({denoiser}, "
                  "text encoders, tokenizers, scheduler, VAE encoder): `--reuse-bpd` refuses "
                  "a bpd section measured on any other, so a decoder-only change keeps it.")
     return lines
 
 
+def _conditional_lines(c: dict, sampler: str) -> list[str]:
+    """Return the card's conditional-check section (samples judged by the classifiers)."""
+    cond, g = c["conditional"], c["args"]["guidance"]
+    lines = [
+        "## Conditional check: do samples show what the prompt asks for?", "",
+        f"{c['args']['per_prompt']} samples for each of the 24 prompts of each set "
+        f"({c['args']['steps']} {sampler} steps; guidance_scale 1 = no guidance, the plain "
+        "conditional model), judged by simple classifiers: clevr colour = nearest palette "
+        "hue of the chromatic pixels, shape = best IoU of the object mask with square / "
+        "disc / cylinder templates (`dlik/data/render_classifier.py`); pacs style and class "
+        "= attributes of the nearest train render in 16x16-thumbnail pixel space. Accuracy "
+        "on the real held-out renders (all 48) and on their VAE reconstructions calibrates "
+        "each classifier; chance = 1 / number of values.", "",
+        "| set | attribute | chance | real renders | VAE recon | "
+        + " | ".join(f"samples g={v:g}" for v in g) + " |",
+        "|---|---|---|---|---|" + "---|" * len(g)]
+    for name, res in cond.items():
+        for a in res["chance"]:
+            lines.append(f"| {name} | {a} | {_pct(res['chance'][a])} | "
+                         f"{_pct(res['real_renders'][a])} | "
+                         f"{_pct(res['vae_reconstructions'][a])} | "
+                         + " | ".join(_pct(res[f"samples_guidance_{v:g}"][a]) for v in g)
+                         + " |")
+    above = [f"{n} {a} {_pct(r[f'samples_guidance_{v:g}'][a])} vs {_pct(r['chance'][a])}"
+             for n, r in cond.items() for a in r["chance"] for v in g[:1]]
+    return lines + [
+        "", f"Unguided (g={g[0]:g}) sample accuracy vs chance: " + "; ".join(above) + ".",
+        "", "VAE reconstruction MSE on the held-out renders (images in [-1, 1]): "
+        + ", ".join(f"{n} {r['vae_recon_mse']:.4f}" for n, r in cond.items())
+        + f". Sampling + classification took {c['conditional_wall_min']:.1f} min "
+        f"({c['args']['threads']} thread).", ""]
+
+
 def write_card(folder: Path, c: dict) -> None:
     """Write README.md (the model card) from the measured numbers in c."""
-    p, t, cond = c["params"], c["train"], c["conditional"]
+    p, t = c["params"], c["train"]
     g = c["args"]["guidance"]
     dec = [] if not t.get("decoder_steps") else [
         f"3. Decoder-only fine-tune (`train_decoder`, added after the UNet stage and run on "
@@ -121,59 +159,34 @@ def write_card(folder: Path, c: dict) -> None:
         f"`samples.png`: pipeline samples ({c['args']['steps']} Euler steps, "
         f"guidance_scale {g[-1]:g}, seed {c['args']['seed']}), first column a real held-out "
         "render of the prompt.", "", "![samples](samples.png)", "",
-        "## Conditional check: do samples show what the prompt asks for?", "",
-        f"{c['args']['per_prompt']} samples for each of the 24 prompts of each set "
-        f"({c['args']['steps']} Euler steps; guidance_scale 1 = no guidance, the plain "
-        "conditional model), judged by simple classifiers: clevr colour = nearest palette "
-        "hue of the chromatic pixels, shape = best IoU of the object mask with square / "
-        "disc / cylinder templates (`dlik/data/render_classifier.py`); pacs style and class "
-        "= attributes of the nearest train render in 16x16-thumbnail pixel space. Accuracy "
-        "on the real held-out renders (all 48) and on their VAE reconstructions calibrates "
-        "each classifier; chance = 1 / number of values.", "",
-        "| set | attribute | chance | real renders | VAE recon | "
-        + " | ".join(f"samples g={v:g}" for v in g) + " |",
-        "|---|---|---|---|---|" + "---|" * len(g)]
-    for name, res in cond.items():
-        for a in res["chance"]:
-            lines.append(f"| {name} | {a} | {_pct(res['chance'][a])} | "
-                         f"{_pct(res['real_renders'][a])} | "
-                         f"{_pct(res['vae_reconstructions'][a])} | "
-                         + " | ".join(_pct(res[f"samples_guidance_{v:g}"][a]) for v in g)
-                         + " |")
-    above = [f"{n} {a} {_pct(r[f'samples_guidance_{v:g}'][a])} vs {_pct(r['chance'][a])}"
-             for n, r in cond.items() for a in r["chance"] for v in g[:1]]
-    lines += ["", f"Unguided (g={g[0]:g}) sample accuracy vs chance: " + "; ".join(above) + ".",
-              "", "VAE reconstruction MSE on the held-out renders (images in [-1, 1]): "
-              + ", ".join(f"{n} {r['vae_recon_mse']:.4f}" for n, r in cond.items())
-              + f". Sampling + classification took {c['conditional_wall_min']:.1f} min "
-              f"({c['args']['threads']} thread).", "",
-              "## Held-out bpd under true, swapped, random and null prompts", "",
-              *_bpd_lines(c), "",
-              "## Limits", "",
-              f"- Tiny ({sum(p.values()) / 1e6:.1f}M parameters) and trained for about an "
-              "hour on CPU: samples are blurry 64x64 images; it is a test fixture and an "
-              "offline stand-in for SDXL, not a model of natural images. Its bpd values say "
-              "nothing about real SDXL (a negative latent bpd is a density > 1 on a 256-dim "
-              "latent, fine for a continuous model).",
-              "- Only 48 distinct captions (two closed vocabularies); the tokenizers know only "
-              "the caption words (others fall back to bytes), so any other prompt is out of "
-              "distribution.",
-              "- The null prompt is all-zero embeddings and pooled vector (what the adapter "
-              "calls unconditional), not the encoded empty string; the pipeline's negative "
-              "prompt uses the same zeros (`force_zeros_for_empty_prompt`).",
-              "- Fixed 64x64 resolution and time ids; the VAE is weak (see the reconstruction "
-              "columns), so pixel-space judgements of samples are limited by the decoder as "
-              "much as by the UNet.",
-              "- The classifiers are hand-made and calibrated only on clean renders; the bpd "
-              f"comparison uses {c.get('bpd', {}).get('per_set', 0)} images per set and one "
-              "probe, so small differences are noise.", "",
-              "## Reproduce", "", "```bash",
-              "python scripts/make_shapes_dataset.py      # render the sets (else on first use)",
-              "python scripts/train_tiny_sdxl.py          # VAE, UNet, decoder; --resume continues",
-              "python scripts/sdxl_model_card_checks.py --threads 1     # card, samples, checks",
-              "# or in two parts (bpd needs only the UNet, text encoders and VAE encoder):",
-              "python scripts/sdxl_model_card_checks.py --bpd-only --bpd-items 24",
-              "python scripts/sdxl_model_card_checks.py --reuse-bpd",
-              "pytest -q tests/test_sdxl_shipped.py",
-              "```", ""]
+        *_conditional_lines(c, "Euler"),
+        "## Held-out bpd under true, swapped, random and null prompts", "",
+        *_bpd_lines(c), "",
+        "## Limits", "",
+        f"- Tiny ({sum(p.values()) / 1e6:.1f}M parameters) and trained for about an "
+        "hour on CPU: samples are blurry 64x64 images; it is a test fixture and an "
+        "offline stand-in for SDXL, not a model of natural images. Its bpd values say "
+        "nothing about real SDXL (a negative latent bpd is a density > 1 on a 256-dim "
+        "latent, fine for a continuous model).",
+        "- Only 48 distinct captions (two closed vocabularies); the tokenizers know only "
+        "the caption words (others fall back to bytes), so any other prompt is out of "
+        "distribution.",
+        "- The null prompt is all-zero embeddings and pooled vector (what the adapter "
+        "calls unconditional), not the encoded empty string; the pipeline's negative "
+        "prompt uses the same zeros (`force_zeros_for_empty_prompt`).",
+        "- Fixed 64x64 resolution and time ids; the VAE is weak (see the reconstruction "
+        "columns), so pixel-space judgements of samples are limited by the decoder as "
+        "much as by the UNet.",
+        "- The classifiers are hand-made and calibrated only on clean renders; the bpd "
+        f"comparison uses {c.get('bpd', {}).get('per_set', 0)} images per set and one "
+        "probe, so small differences are noise.", "",
+        "## Reproduce", "", "```bash",
+        "python scripts/make_shapes_dataset.py      # render the sets (else on first use)",
+        "python scripts/train_tiny_sdxl.py          # VAE, UNet, decoder; --resume continues",
+        "python scripts/sdxl_model_card_checks.py --threads 1     # card, samples, checks",
+        "# or in two parts (bpd needs only the UNet, text encoders and VAE encoder):",
+        "python scripts/sdxl_model_card_checks.py --bpd-only --bpd-items 24",
+        "python scripts/sdxl_model_card_checks.py --reuse-bpd",
+        "pytest -q tests/test_sdxl_shipped.py",
+        "```", ""]
     (folder / "README.md").write_text("\n".join(lines))

@@ -1,11 +1,13 @@
-"""Measure the shipped tiny SDXL-format model and write its model card.
+"""Measure a shipped tiny text-to-image model (sdxl_tiny, or sd3_tiny with --family sd3)
+and write its model card.
 
     python scripts/sdxl_model_card_checks.py                  # everything, writes README.md
+    python scripts/sdxl_model_card_checks.py --family sd3     # the same for sd3_tiny
     python scripts/sdxl_model_card_checks.py --skip-bpd       # no likelihood ODEs (faster)
     python scripts/sdxl_model_card_checks.py --bpd-only       # only bpd, into checks.json
     python scripts/sdxl_model_card_checks.py --reuse-bpd      # card with checks.json's bpd
 
-Writes into the model folder (default dlik/assets/sdxl_tiny): samples.png (pipeline samples,
+Writes into the model folder (default dlik/assets/<family>_tiny): samples.png (pipeline samples,
 first column a real held-out render of the prompt), loss.png (from train_log.csv),
 checks.json (every number below) and README.md (the model card, whose text
 scripts/sdxl_model_card.py writes from checks.json's numbers). Measured:
@@ -14,11 +16,12 @@ scripts/sdxl_model_card.py writes from checks.json's numbers). Measured:
     judged by simple classifiers (dlik/data/render_classifier.py for clevr; a 1-nearest-
     neighbour on 16 x 16 thumbnails of the train renders for pacs), with each classifier's
     accuracy on the real held-out renders and chance;
-  - held-out bpd through dlik's engine (SDXLAdapter + Runner, dopri5 at 1e-3 as the paper's
-    SDXL protocol): each test image under its own prompt, a prompt with each attribute
-    swapped, a random other prompt of its set, and the null prompt (zero embeddings).
-    bpd depends only on the UNet, text encoders and VAE encoder; --reuse-bpd checks a hash
-    of those, so the card can be rewritten after a decoder-only change without the ODEs.
+  - held-out bpd through dlik's engine (the family's adapter + Runner, dopri5 at 1e-3 as the
+    paper's SDXL protocol): each test image under its own prompt, a prompt with each
+    attribute swapped, a random other prompt of its set, and the null prompt (SDXL: zero
+    embeddings; SD3: the empty prompt). bpd depends only on the denoiser, text encoders and
+    VAE encoder; --reuse-bpd checks a hash of those, so the card can be rewritten after a
+    decoder-only change without the ODEs.
 """
 
 from __future__ import annotations
@@ -36,14 +39,21 @@ from PIL import Image
 
 from dlik.data.image_sets import SETS, ShapesImageSet, caption
 from dlik.data.render_classifier import classify_colour, classify_shape
+from dlik.models.sdxl.families import FAMILIES
+from dlik.models.sdxl.loader import embedded_dir
 from dlik.seeding import stable_rng
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sdxl_model_card import write_card  # noqa: E402 - the card's text from these numbers
+from sd3_model_card import write_card as write_sd3_card  # noqa: E402 - card text per family
+from sdxl_model_card import write_card as write_sdxl_card  # noqa: E402
 from train_tiny_sdxl import plot_loss  # noqa: E402 - the training script's own plot
 
-ASSET = Path(__file__).resolve().parents[1] / "dlik" / "assets" / "sdxl_tiny"
 TEST = {name: ShapesImageSet(name, split="test") for name in SETS}
+PIPELINES = {"sdxl": "StableDiffusionXLPipeline", "sd3": "StableDiffusion3Pipeline"}
+# the pipeline call's extra arguments: sd3_tiny was trained with one zero "T5" token
+PIPE_KW: dict[str, dict] = {"sdxl": {}, "sd3": {"max_sequence_length": 1}}
+CARDS = {"sdxl": write_sdxl_card, "sd3": write_sd3_card}
+LOAD_KW: dict[str, dict] = {"sdxl": {}, "sd3": {"text_encoder_3": None, "tokenizer_3": None}}
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -52,24 +62,29 @@ def n_params(module: torch.nn.Module) -> int:
 
 
 def train_summary(folder: Path) -> dict:
-    """Return steps, wall time and final losses from the model's train_log.csv."""
+    """Return steps, wall time and first / final losses of each stage in the model's
+    train_log.csv (vae, unet or flow, decoder)."""
     rows: dict[tuple[str, int], dict] = {}
     for r in csv.DictReader(open(folder / "train_log.csv")):
         rows[(r["stage"], int(r["step"]))] = r  # a resumed run re-logs a few steps: keep last
-    vae = [float(r["loss"]) for (s, _), r in sorted(rows.items()) if s == "vae"]
-    unet = [float(r["loss"]) for (s, _), r in sorted(rows.items()) if s == "unet"]
-    dec = [(float(r["loss"]), float(r["wall_s"])) for (s, _), r in sorted(rows.items())
-           if s == "decoder"]
-    vae_wall = max(float(r["wall_s"]) for (s, _), r in rows.items() if s == "vae")
-    unet_wall = max(float(r["wall_s"]) for (s, _), r in rows.items() if s == "unet")
-    out = {"vae_steps": len(vae), "unet_steps": len(unet), "wall_min": unet_wall / 60,
-           "vae_wall_min": vae_wall / 60, "vae_final_mse": float(np.mean(vae[-25:])),
-           "unet_final_loss": float(np.mean(unet[-100:])),
-           "unet_first_loss": float(np.mean(unet[:25])), "decoder_steps": len(dec)}
-    if dec:  # decoder-only fine-tune after the UNet stage (its wall_s continues the run's)
-        out.update(decoder_first_mse=float(np.mean([v for v, _ in dec[:25]])),
-                   decoder_final_mse=float(np.mean([v for v, _ in dec[-25:]])),
-                   decoder_wall_min=(dec[-1][1] - unet_wall) / 60)
+    loss = {st: [float(r["loss"]) for (s, _), r in sorted(rows.items()) if s == st]
+            for st in ("vae", "unet", "flow", "decoder")}
+    wall = {st: max((float(r["wall_s"]) for (s, _), r in rows.items() if s == st), default=0.0)
+            for st in loss}
+    out: dict = {"decoder_steps": len(loss["decoder"])}
+    if loss["vae"]:
+        out.update(vae_steps=len(loss["vae"]), vae_wall_min=wall["vae"] / 60,
+                   vae_final_mse=float(np.mean(loss["vae"][-25:])))
+    for st in ("unet", "flow"):  # the denoiser stage: epsilon (UNet) or velocity (flow)
+        if loss[st]:
+            out.update({f"{st}_steps": len(loss[st]), "wall_min": wall[st] / 60,
+                        f"{st}_final_loss": float(np.mean(loss[st][-100:])),
+                        f"{st}_first_loss": float(np.mean(loss[st][:25]))})
+    if loss["decoder"]:  # decoder-only fine-tune after the UNet stage (its wall_s continues)
+        dec = loss["decoder"]
+        out.update(decoder_first_mse=float(np.mean(dec[:25])),
+                   decoder_final_mse=float(np.mean(dec[-25:])),
+                   decoder_wall_min=(wall["decoder"] - wall["unet"]) / 60)
     return out
 
 
@@ -86,11 +101,12 @@ def reconstructions(pipe, images: np.ndarray) -> np.ndarray:
     return ((rec.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
 
-def sample(pipe, prompts: list[str], guidance: float, seed: int, steps: int) -> np.ndarray:
+def sample(pipe, prompts: list[str], guidance: float, seed: int, steps: int,
+           **pipe_kw) -> np.ndarray:
     """Return pipeline samples (uint8 [N, 64, 64, 3]) for prompts."""
     out = pipe(prompt=prompts, num_inference_steps=steps, guidance_scale=guidance,
                generator=torch.Generator().manual_seed(seed), output_type="np", height=64,
-               width=64)
+               width=64, **pipe_kw)
     return (np.clip(out.images, 0, 1) * 255).round().astype(np.uint8)
 
 
@@ -147,7 +163,7 @@ def conditional_check(pipe, args) -> tuple[dict, dict]:
                "n_samples": len(prompts)}
         for g in args.guidance:
             t0 = time.time()
-            imgs = sample(pipe, prompts, g, args.seed, args.steps)
+            imgs = sample(pipe, prompts, g, args.seed, args.steps, **PIPE_KW[args.family])
             res[f"samples_guidance_{g:g}"] = accuracy(clf, imgs, targets)
             print(f"{name} guidance {g:g}: {res[f'samples_guidance_{g:g}']} "
                   f"({time.time() - t0:.0f} s)", flush=True)
@@ -203,14 +219,16 @@ def random_prompt(name: str, true_prompt: str, sample_id: str) -> str:
 
 
 def latent_model_hash(folder: Path) -> str:
-    """Return a sha256 over what held-out bpd depends on: the UNet, text encoder and tokenizer
-    files, the scheduler config and the VAE *encoder* tensors (not the decoder)."""
+    """Return a sha256 over what held-out bpd depends on: the denoiser (UNet or transformer),
+    text encoder and tokenizer files, the scheduler config and the VAE *encoder* tensors and
+    latent factors (not the decoder)."""
     import hashlib
 
     from safetensors.torch import load_file
 
     h = hashlib.sha256()
-    for sub in ("unet", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2",
+    denoiser = "unet" if (folder / "unet").is_dir() else "transformer"
+    for sub in (denoiser, "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2",
                 "scheduler"):
         for f in sorted((folder / sub).iterdir()):
             h.update(f"{sub}/{f.name}".encode() + f.read_bytes())
@@ -219,19 +237,22 @@ def latent_model_hash(folder: Path) -> str:
         h.update(k.encode() + vae[k].numpy().tobytes())
     cfg = json.loads((folder / "vae" / "config.json").read_text())
     h.update(str(cfg["scaling_factor"]).encode())
+    if cfg.get("shift_factor") is not None:
+        h.update(str(cfg["shift_factor"]).encode())
     return h.hexdigest()[:16]
 
 
 def bpd_check(folder: Path, args) -> dict:
     """Return mean held-out bpd per condition and how often the own prompt is most likely."""
+    import dlik
     from dlik.engine.solve import SolverSpec
     from dlik.models.base import Job
-    from dlik.models.sdxl.adapter import SDXLAdapter
     from dlik.scoring.runner import Runner, ScoreSettings
 
-    adapter = SDXLAdapter(path=str(folder))
+    adapter = dlik.load_model(f"{args.family}_tiny", device="cpu", path=str(folder))
     spec = SolverSpec(method="dopri5", atol=args.atol, rtol=args.atol, integrator="batched")
-    out = {"solver": f"batched dopri5 atol=rtol={args.atol}", "per_set": args.bpd_items,
+    out = {"solver": f"batched dopri5 atol=rtol={args.atol}, t_start {spec.t_start:g}",
+           "per_set": args.bpd_items,
            "latent_model_hash": latent_model_hash(folder)}
     for name in SETS:
         jobs = []
@@ -287,7 +308,10 @@ def reused_bpd(folder: Path) -> dict:
 def main() -> None:
     """Run the checks and write checks.json, samples.png, loss.png and README.md."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--model", default=str(ASSET))
+    ap.add_argument("--family", choices=sorted(PIPELINES), default="sdxl",
+                    help="sdxl = sdxl_tiny (UNet, epsilon) | sd3 = sd3_tiny (flow matching)")
+    ap.add_argument("--model", default=None, help="model folder (default: the family's "
+                    "embedded one, dlik/assets/<family>_tiny)")
     ap.add_argument("--per-prompt", type=int, default=4, help="samples per prompt")
     ap.add_argument("--guidance", type=float, nargs="+", default=[1.0, 3.0],
                     help="pipeline guidance_scale values (1 = no guidance)")
@@ -305,7 +329,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    folder = Path(args.model)
+    folder = Path(args.model) if args.model else embedded_dir(FAMILIES[args.family])
     if args.bpd_only:
         t0 = time.time()
         path = folder / "checks.json"
@@ -316,15 +340,18 @@ def main() -> None:
         path.write_text(json.dumps(checks, indent=1))
         print(f"wrote bpd into {path}", flush=True)
         return
-    from diffusers import StableDiffusionXLPipeline
+    import diffusers
 
     t0 = time.time()
-    pipe = StableDiffusionXLPipeline.from_pretrained(str(folder))
+    pipe = getattr(diffusers, PIPELINES[args.family]).from_pretrained(
+        str(folder), **LOAD_KW[args.family])
     pipe.set_progress_bar_config(disable=True)
+    denoiser = FAMILIES[args.family].denoiser[0]
     checks = {"params": {k: n_params(getattr(pipe, k)) for k in
-                         ("unet", "vae", "text_encoder", "text_encoder_2")},
+                         (denoiser, "vae", "text_encoder", "text_encoder_2")},
               "train": train_summary(folder),
               "vae_scaling_factor": pipe.vae.config.scaling_factor,
+              "vae_shift_factor": pipe.vae.config.shift_factor,
               "vocab_size": len(pipe.tokenizer)}
     checks["conditional"], grids = conditional_check(pipe, args)
     checks["conditional_wall_min"] = (time.time() - t0) / 60
@@ -340,6 +367,7 @@ def main() -> None:
     (folder / "README.md").write_text("")  # counted in size_mb; rewritten below
     checks["size_mb"] = folder_mb(folder)
     (folder / "checks.json").write_text(json.dumps(checks, indent=1))
+    write_card = CARDS[args.family]
     write_card(folder, checks)
     checks["size_mb"] = folder_mb(folder)
     (folder / "checks.json").write_text(json.dumps(checks, indent=1))

@@ -266,7 +266,7 @@ def plot_loss(log: Path, out: Path) -> None:
     last = {(r["stage"], int(r["step"])): r for r in csv.DictReader(open(log))}
     rows = [last[k] for k in sorted(last)]  # a resumed run re-logs a few steps: keep the last
     titles = {"vae": "VAE reconstruction MSE", "unet": "UNet epsilon MSE",
-              "decoder": "decoder fine-tune MSE"}
+              "decoder": "decoder fine-tune MSE", "flow": "transformer velocity MSE"}
     stages = [k for k in titles if any(r["stage"] == k for r in rows)]
     fig, axes = plt.subplots(1, len(stages), figsize=(4.5 * len(stages), 3.2), squeeze=False)
     for ax, stage in zip(axes[0], stages):

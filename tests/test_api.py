@@ -59,6 +59,26 @@ def test_errors_name_the_bad_value(tmp_path):
     with pytest.raises(ValueError, match="scores vectors"):
         dlik.score(model, [tmp_path / "x.wav"], ["a"])
 
+    class Undeclared(type(model)):
+        input_kind = None
+    with pytest.raises(ValueError, match="declares input_kind=None"):
+        dlik.score(Undeclared(), [np.ones(16)], ["a"])
+
+
+def test_every_model_config_declares_its_input_kind():
+    """The API maps user inputs by the adapter's declared kind, never by its methods."""
+    from hydra.utils import get_class
+    from omegaconf import OmegaConf
+
+    from dlik.commands.config import CONFIG_DIR
+    from dlik.models.base import INPUT_KINDS
+
+    kinds = {p.stem: get_class(OmegaConf.load(p)["_target_"]).input_kind
+             for p in (CONFIG_DIR / "model").glob("*.yaml")}
+    assert set(kinds.values()) <= set(INPUT_KINDS), kinds
+    assert kinds["sd3_tiny"] == kinds["sdxl_tiny"] == "image"
+    assert kinds["gradtts_lj"] == "mel" and kinds["gaussian"] == "vector"
+
 
 def test_readme_example_runs_verbatim(capsys):
     """README's Python example (the block after 'From Python'), on the embedded tiny SDXL."""

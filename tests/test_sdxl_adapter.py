@@ -267,7 +267,7 @@ def test_loader_errors_name_the_missing_part(folder, tmp_path, monkeypatch):
         SDXLAdapter(str(tmp_path / "absent"))
     with pytest.raises(ValueError, match="model.path is not set"):
         SDXLAdapter(None)
-    monkeypatch.setattr(loader, "EMBEDDED_DIR", tmp_path / "no_tiny")
+    monkeypatch.setattr(loader, "ASSETS", tmp_path / "no_assets")
     with pytest.raises(FileNotFoundError, match="train_tiny_sdxl.py"):
         SDXLAdapter("embedded")
     no_te2 = shutil.copytree(folder, tmp_path / "no_te2")

@@ -15,9 +15,12 @@ from dlik.data.image_sets import SETS, ShapesImageSet, caption  # noqa: E402
 from dlik.engine.solve import SolverSpec  # noqa: E402
 from dlik.models.base import Job  # noqa: E402
 from dlik.models.sdxl.adapter import SDXLAdapter  # noqa: E402
-from dlik.models.sdxl.loader import EMBEDDED_DIR  # noqa: E402
+from dlik.models.sdxl.families import FAMILIES  # noqa: E402
+from dlik.models.sdxl.loader import embedded_dir  # noqa: E402
 from dlik.scoring.runner import Runner, ScoreSettings  # noqa: E402
 from dlik.seeding import stable_rng  # noqa: E402
+
+EMBEDDED_DIR = embedded_dir(FAMILIES["sdxl"])
 
 N_IMAGES = 8
 # rk4 with 12 fixed steps in log t from t_start 1e-5 (48 NFE): within 0.01 bpd of dopri5 at

@@ -177,6 +177,21 @@ def _prompt_confounds(df, args) -> str:
     return f"{out}\n\n{render_confusions(mats, args.format)}"
 
 
+def _architectures(df, args) -> str:
+    from .architectures import architecture_notes, confound_accuracy, quality_slopes
+
+    parts = []
+    for title, build in (("prompt confounds", confound_accuracy),
+                         ("image quality", quality_slopes)):
+        try:
+            parts.append((title, render(build(df, seed=args.seed), args.format, "{:.3g}")))
+        except ValueError as exc:
+            parts.append((title, f"({exc})"))
+    head = "" if args.format == "csv" else "## "
+    text = "\n\n".join(f"{head}{t}\n\n{body}" for t, body in parts)
+    return _with_notes(text, architecture_notes(df), args.format)
+
+
 # name -> (builder, help); the null-condition rows (pmi) are not candidates of the speaker or
 # N-best tables. dlik report picks a run's table by the longest name inside its experiment name.
 TABLES: dict[str, tuple[Callable, str]] = {
@@ -198,6 +213,8 @@ TABLES: dict[str, tuple[Callable, str]] = {
                     "shared-path attribution: mean d log p per t-bin (PNG beside --out)"),
     "elbo_agreement": (_elbo_agreement,
                        "ELBO ranker vs exact likelihood: Kendall tau, top-1 agreement, cost ratio"),
+    "architectures": (_architectures, "TTI models side by side (model_id): prompt-confound "
+                      "accuracy and image-quality slopes; give each model's CSVs"),
     "prompt_confounds": (_prompt_confounds, "Table 6: argmax-likelihood prompt accuracy "
                          "(class-mean, per image, MRR), confusions"),
 }

@@ -87,6 +87,9 @@ CAPABILITIES = ("image", "null_condition", "sample", "score")
   integrates (engine.transport.ode_path / sde_path), never the adapter."""
 
 
+INPUT_KINDS = ("image", "mel", "vector")
+
+
 class Adapter(Protocol):
     """A model seen by the runner: turns jobs into tensors and evaluates the PF-ODE drift.
 
@@ -99,6 +102,9 @@ class Adapter(Protocol):
     model_id: str
     device: torch.device
     capabilities: frozenset[str]
+    input_kind: str
+    """What a sample is (one of INPUT_KINDS): 'image' (payload image / image_path), 'mel'
+    (audio: wave / audio_path / mel), 'vector' (x0); the Python API maps user inputs by it."""
     columns: tuple[str, ...]
     """The per-row columns `prepare` emits (Prepared.columns and bpd_dims keys); the CSV
     header includes them after the measures, so studies never list a model's columns."""

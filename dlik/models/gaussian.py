@@ -57,6 +57,7 @@ class GaussianAdapter:
     """
 
     capabilities: frozenset[str] = frozenset({"null_condition", "score"})
+    input_kind = "vector"
     columns: tuple[str, ...] = ("exact_logp_nats", "exact_bpd", "prior")
 
     def __init__(self, dim: int = 16, beta_min: float = 0.05, beta_max: float = 20.0,

@@ -33,6 +33,7 @@ class GradTTSAdapter:
     """
 
     capabilities: frozenset[str] = frozenset({"null_condition", "sample", "score"})
+    input_kind = "mel"
     columns: tuple[str, ...] = ("n_phones", "n_frames", "prior")
 
     def __init__(self, checkpoint: str | None = "embedded:ljspeech", prior: str = "standard",

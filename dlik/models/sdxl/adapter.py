@@ -59,6 +59,7 @@ class SDXLAdapter:
     """Which pipeline family (text encoders, null prompt, micro-conditioning); a subclass per
     family (dlik/models/sd: SD 1.x / 2.x) sets it."""
     capabilities: frozenset[str] = frozenset({"image", "null_condition", "sample", "score"})
+    input_kind = "image"
     columns: tuple[str, ...] = ("prompt", "null_prompt", "prompt_tokens", "guidance_scale",
                                 "vae_mode", "image_size", "latent_bpd",
                                 "latent_bits_per_pixel_dim", "vae_scaling_factor",

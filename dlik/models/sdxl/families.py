@@ -38,6 +38,10 @@ class Family:
     encoder's projection, concatenated: SD3) or 'none' (SD 1.x / 2.x)."""
     denoiser: tuple[str, str] = ("unet", "UNet2DConditionModel")
     """(component folder, diffusers class) of the network."""
+    embedded: str | None = None
+    """The shipped tiny model of this family (a folder under dlik/assets, what
+    model.path=embedded loads) and the script that trains it; None: none shipped."""
+    train_script: str = ""
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -53,6 +57,7 @@ FAMILIES = {
                   ("text_encoder_2", "CLIPTextModelWithProjection")),
         tokenizers=("tokenizer", "tokenizer_2"), hidden="penultimate", zero_null=True,
         micro_conditioning=True, pooled="last",
+        embedded="sdxl_tiny", train_script="scripts/train_tiny_sdxl.py",
         hint=("download the model on a machine with network, e.g. `huggingface-cli download "
               "stabilityai/stable-diffusion-xl-base-1.0 --local-dir /path/stable-diffusion-xl-"
               "base-1.0 --include '*.json' '*.txt' '*.safetensors'`, copy it here and pass "
@@ -73,6 +78,7 @@ FAMILIES = {
         tokenizers=("tokenizer", "tokenizer_2"), hidden="penultimate", zero_null=False,
         micro_conditioning=False, pooled="concat",
         denoiser=("transformer", "SD3Transformer2DModel"),
+        embedded="sd3_tiny", train_script="scripts/train_tiny_sd3.py",
         hint=("download a StableDiffusion3Pipeline folder on a machine with network, e.g. "
               "`huggingface-cli download stabilityai/stable-diffusion-3-medium-diffusers "
               "--local-dir /path/sd3 --include '*.json' '*.txt' '*.model' '*.safetensors'`, "

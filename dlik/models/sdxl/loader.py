@@ -22,9 +22,8 @@ import torch
 
 from .families import FAMILIES, Family
 
-EMBEDDED_DIR = Path(__file__).resolve().parents[2] / "assets" / "sdxl_tiny"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EMBEDDED_NAMES = ("embedded", "embedded:tiny")
-DOWNLOAD_HINT = FAMILIES["sdxl"].hint
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -47,19 +46,33 @@ class Parts:
     files: list[Path]
 
 
+def embedded_dir(family: Family) -> Path:
+    """Return the folder of a family's shipped tiny model (raising if it ships none)."""
+    if family.embedded is None:
+        shipped = [f.name for f in FAMILIES.values() if f.embedded]
+        raise ValueError(f"no embedded {family.label} model is shipped (families with one: "
+                         f"{shipped}): pass model.path=/path/to/an {family.label} diffusers "
+                         f"folder; {family.hint}")
+    return ASSETS / family.embedded
+
+
 def resolve_path(path: str | os.PathLike | None, family: Family = FAMILIES["sdxl"]) -> Path:
-    """Return the folder of `path` ('embedded' = the shipped tiny SDXL), raising if absent."""
+    """Return the folder of `path` ('embedded' = the family's shipped tiny model), raising if
+    absent."""
     hint = family.hint
     if path is None or str(path) in ("", "???"):
+        tiny = f"model.path=embedded for the shipped {family.embedded}" if family.embedded \
+            else "model=sdxl_tiny for the shipped tiny SDXL"
         raise ValueError(f"model.path is not set: pass model.path=/path/to/an {family.label} "
-                         f"diffusers folder, or model=sdxl_tiny for the shipped tiny model; {hint}")
-    if str(path) in EMBEDDED_NAMES and family.name == "sdxl":
-        if not (EMBEDDED_DIR / "unet").is_dir():
+                         f"diffusers folder, or {tiny}; {hint}")
+    if str(path) in EMBEDDED_NAMES:
+        folder = embedded_dir(family)
+        if not (folder / family.denoiser[0]).is_dir():
             raise FileNotFoundError(
-                f"the embedded tiny SDXL model is not in {EMBEDDED_DIR}; build it with "
-                "`python scripts/train_tiny_sdxl.py` (CPU), or pass model.path=/path/to/an "
-                "SDXL diffusers folder")
-        return EMBEDDED_DIR
+                f"the embedded tiny {family.label} model is not in {folder}; build it with "
+                f"`python {family.train_script}` (CPU), or pass model.path=/path/to/an "
+                f"{family.label} diffusers folder")
+        return folder
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise FileNotFoundError(f"{family.label} model folder {folder} does not exist; {hint}")
