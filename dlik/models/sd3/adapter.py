@@ -55,7 +55,7 @@ class SD3Adapter(SDXLAdapter):
     (payload and columns of SDXLAdapter; `original_size` has no effect)."""
 
     family = FAMILIES["sd3"]
-    capabilities: frozenset[str] = frozenset({"image", "null_condition"})
+    capabilities: frozenset[str] = frozenset({"image", "null_condition", "sample"})
 
     def __init__(self, path: str | None = None, max_sequence_length: int = 256,
                  use_t5: bool = True, **kw) -> None:
@@ -117,8 +117,24 @@ class SD3Adapter(SDXLAdapter):
         """Return the (guided) velocity v(x, t | c): the flow's probability-flow ODE."""
         return self._guided(x, t, cond, lambda out, rows: out)
 
-    def _vp_only(self, *args, **kw):
-        raise ValueError(f"{self.model_id} is a flow-matching model: the VP score, reverse SDE "
-                         "and ELBO of the 'score' / 'sample' capabilities are not defined here")
+    # 'sample': the prior N(0, I) at t = 1 (SDXLAdapter.sample_prior) and a reverse SDE with
+    # the flow's marginals. On x_t = (1 - t) x0 + t eps the score is -E[eps | x_t] / t with
+    # E[eps | x_t] = x + (1 - t) v; for any g(t) the forward SDE dx = (v + g^2/2 score) dt
+    # + g dW keeps the ODE's marginals, so its reverse drift (f - g^2 score, as sde_path
+    # takes it) is v - g^2/2 score. dlik takes g(t)^2 = 2 t (= d sigma^2 / dt, bounded on
+    # [0, 1]), which makes the drift x + (2 - t) v: finite at both ends.
+    def diffusion(self, t: torch.Tensor) -> torch.Tensor:
+        """Return g(t) = sqrt(2 t) of the reverse SDE."""
+        return torch.sqrt(2 * t)
 
-    eps = score = reverse_sde_drift = diffusion = sample_prior = _vp_only
+    def reverse_sde_drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None
+                          ) -> torch.Tensor:
+        """Return the reverse SDE drift v - t score = x + (2 - t) v (see diffusion)."""
+        tt = t.to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
+        return x + (2 - tt) * self.drift(x, t, cond)
+
+    def _vp_only(self, *args, **kw):
+        raise ValueError(f"{self.model_id} is a flow-matching model: the VP score and ELBO of "
+                         "the 'score' capability are not defined here")
+
+    eps = score = _vp_only
