@@ -73,7 +73,7 @@ def write_card(folder: Path, c: dict) -> None:
         "`StableDiffusion3Pipeline.from_pretrained(\"dlik/assets/sd3_tiny\")` loads it (pass "
         f"`max_sequence_length={T5_TOKENS}`); dlik uses it as `model=sd3_tiny`. Every number "
         "below is written by `scripts/sdxl_model_card_checks.py --family sd3` (all of them in "
-        "`checks.json`); `tests/test_sd3_shipped.py` re-checks the true-vs-random bpd "
+        "`checks.json`); `tests/test_tti_shipped.py` re-checks the true-vs-random bpd "
         "ordering.", "",
         "## Architecture", "",
         "| component | class | parameters |", "|---|---|---|",
@@ -134,6 +134,6 @@ def write_card(folder: Path, c: dict) -> None:
         "## Reproduce", "", "```bash",
         "python scripts/train_tiny_sd3.py          # needs dlik/assets/sdxl_tiny (its VAE)",
         "python scripts/sdxl_model_card_checks.py --family sd3 --threads 1   # card, checks",
-        "pytest -q tests/test_sd3_shipped.py",
+        "pytest -q tests/test_tti_shipped.py",
         "```", ""]
     (folder / "README.md").write_text("\n".join(lines))

@@ -116,7 +116,7 @@ def write_card(folder: Path, c: dict) -> None:
         "offline. `StableDiffusionXLPipeline.from_pretrained(\"dlik/assets/sdxl_tiny\")` "
         "loads it; dlik uses it as `model=sdxl_tiny` (`path: embedded`). Every number below "
         "is written by `scripts/sdxl_model_card_checks.py` (all of them in `checks.json`); "
-        "`tests/test_sdxl_shipped.py` re-checks the true-vs-random bpd ordering.", "",
+        "`tests/test_tti_shipped.py` re-checks the true-vs-random bpd ordering.", "",
         "## Architecture", "",
         "| component | class | parameters |", "|---|---|---|",
         f"| unet | UNet2DConditionModel (blocks 64/96/96, 1 layer per block, cross-attention "
@@ -187,6 +187,6 @@ def write_card(folder: Path, c: dict) -> None:
         "# or in two parts (bpd needs only the UNet, text encoders and VAE encoder):",
         "python scripts/sdxl_model_card_checks.py --bpd-only --bpd-items 24",
         "python scripts/sdxl_model_card_checks.py --reuse-bpd",
-        "pytest -q tests/test_sdxl_shipped.py",
+        "pytest -q tests/test_tti_shipped.py",
         "```", ""]
     (folder / "README.md").write_text("\n".join(lines))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dlik.commands.bench import main
 from dlik.scoring.bench import bench
 from dlik.engine.solve import SolverSpec
@@ -67,22 +69,23 @@ def test_bench_paper_tolerance_is_an_option(capsys):
                                    "probes=independent/steps=own/t_start=1e-05")
 
 
-def test_bench_sdxl_jobs_are_one_image_under_distinct_prompts():
-    """dlik bench --model sdxl: one held-out image, its own caption first, then others."""
+@pytest.mark.parametrize("name, model_id", [("sdxl", "sdxl:embedded_tiny"),
+                                            ("sd3", "sd3:embedded_tiny")])
+def test_bench_image_jobs_are_one_image_under_distinct_prompts(name, model_id):
+    """dlik bench --model sdxl / sd3: one held-out image, its own caption first, then others,
+    scored by the embedded model of that family."""
     from types import SimpleNamespace
-
-    import pytest
 
     from dlik.commands.bench import MODELS
 
-    ad, jobs = MODELS["sdxl"](SimpleNamespace(samples=16, device="cpu"))
+    ad, jobs = MODELS[name](SimpleNamespace(samples=16, device="cpu"))
     prompts = [j.payload["prompt"] for j in jobs]
     assert len(jobs) == 16 and len(set(prompts)) == 16
     assert len({j.sample_id for j in jobs}) == 1
     assert len({j.payload["image_path"] for j in jobs}) == 1
-    assert prompts[0] == "a red cube" and ad.model_id == "sdxl:embedded_tiny"
+    assert prompts[0] == "a red cube" and ad.model_id == model_id
     with pytest.raises(SystemExit, match="1..24"):
-        MODELS["sdxl"](SimpleNamespace(samples=25, device="cpu"))
+        MODELS[name](SimpleNamespace(samples=25, device="cpu"))
 
 
 def test_bench_reports_the_error_of_differences_side_by_side():

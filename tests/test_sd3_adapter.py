@@ -72,6 +72,28 @@ def test_embeddings_velocity_and_guidance_match_diffusers(folder, adapter):
         assert torch.allclose(got, v, rtol=1e-5, atol=1e-6), s
 
 
+def test_t5_tokens_match_diffusers(tmp_path):
+    """With a text_encoder_3 (a tiny T5 and an offline-built tokenizer): the CLIP part equal
+    to encode_prompt's bit for bit, the T5 tokens to float32 rounding (transformers and
+    diffusers load the same T5 weights by different routes), the empty prompt likewise."""
+    from diffusers import StableDiffusion3Pipeline
+
+    folder = tiny_random_sd3_pipeline(tmp_path / "t5", shift=SHIFT, t5=True)
+    pipe = StableDiffusion3Pipeline.from_pretrained(folder, local_files_only=True)
+    pe, neg, pooled, _ = pipe.encode_prompt("a red cube", None, None, device="cpu",
+                                            max_sequence_length=8)
+    ad = SD3Adapter(str(folder), max_sequence_length=8)
+    for got, want in (ad.embeddings("a red cube"), (pe[0], pooled[0])), \
+            (ad.embeddings(None), (neg[0], None)):
+        assert got[0].shape == want[0].shape == (77 + 8, 48)
+        assert torch.equal(got[0][:77], want[0][:77])
+        assert torch.allclose(got[0][77:], want[0][77:], rtol=0, atol=1e-5)
+        assert want[0][77:].abs().max() > 0.1  # the T5 tokens are not the zeros of no T5
+    assert torch.equal(ad.embeddings("a red cube")[1], pooled[0])
+    no_t5 = SD3Adapter(str(folder), max_sequence_length=8, use_t5=False)
+    assert no_t5.t5 is None and no_t5.embeddings("a red cube")[0][77:].abs().max() == 0
+
+
 def test_trained_range_and_refusals(folder, adapter):
     from diffusers import FlowMatchEulerDiscreteScheduler
 

@@ -35,32 +35,38 @@ def _gradtts(args) -> tuple[Adapter, list[Job]]:
                       skip_utterances=args.skip_utterances)
 
 
-def _sdxl(args) -> tuple[Adapter, list[Job]]:
-    """One held-out image of the embedded CLEVR-like set under --samples prompts (its own
-    caption first, then the other colour x shape captions): one batch of shared latents."""
-    from itertools import product
+def _tti(model: str) -> Callable:
+    """Return the builder of one held-out image of the embedded CLEVR-like set under
+    --samples prompts (its own caption first, then the other colour x shape captions), scored
+    by the embedded tiny model `model` (configs/model/<model>.yaml): one batch of shared
+    latents."""
+    def build(args) -> tuple[Adapter, list[Job]]:
+        from itertools import product
 
-    from ..data.image_sets import SETS, ShapesImageSet, caption
-    from ..models.sdxl.adapter import SDXLAdapter
+        from ..api import load_model
+        from ..data.image_sets import SETS, ShapesImageSet, caption
 
-    item = ShapesImageSet("clevr_shapes", n_items=1).items()[0]
-    own = item.payload["prompt"]
-    prompts = [own] + [p for p in (caption("clevr_shapes", colour=c, shape=s)
-                                   for c, s in product(*SETS["clevr_shapes"].values()))
-                       if p != own]
-    if not 1 <= args.samples <= len(prompts):
-        raise SystemExit(f"dlik bench: error: --samples for sdxl must be in 1..{len(prompts)} "
-                         f"(prompts of one image), got {args.samples}")
-    return SDXLAdapter(device=args.device), [
-        Job(item.item_id, p.replace(" ", "_"), payload={**item.payload, "prompt": p})
-        for p in prompts[:args.samples]]
+        item = ShapesImageSet("clevr_shapes", n_items=1).items()[0]
+        own = item.payload["prompt"]
+        prompts = [own] + [p for p in (caption("clevr_shapes", colour=c, shape=s)
+                                       for c, s in product(*SETS["clevr_shapes"].values()))
+                           if p != own]
+        if not 1 <= args.samples <= len(prompts):
+            raise SystemExit(f"dlik bench: error: --samples for {model} must be in "
+                             f"1..{len(prompts)} (prompts of one image), got {args.samples}")
+        return load_model(model, device=args.device), [
+            Job(item.item_id, p.replace(" ", "_"), payload={**item.payload, "prompt": p})
+            for p in prompts[:args.samples]]
+    return build
 
 
-MODELS: dict[str, Callable] = {"gaussian": _gaussian, "gradtts": _gradtts, "sdxl": _sdxl}
+MODELS: dict[str, Callable] = {"gaussian": _gaussian, "gradtts": _gradtts,
+                               "sdxl": _tti("sdxl_tiny"), "sd3": _tti("sd3_tiny")}
 
 
 def main(argv: list[str]) -> int:
-    """CLI: dlik bench [--model gaussian|gradtts] ...; prints one JSON line per model."""
+    """CLI: dlik bench [--model gaussian|gradtts|sdxl|sd3] ...; prints one JSON line per
+    model (sdxl / sd3: the embedded sdxl_tiny / sd3_tiny)."""
     ap = argparse.ArgumentParser(prog="dlik bench", description=__doc__)
     ap.add_argument("--model", choices=sorted(MODELS), nargs="+", default=["gaussian"])
     ap.add_argument("--samples", type=int, default=16)

@@ -2,8 +2,8 @@
 transformer and text encoders of the shipped `sd3_tiny` (scripts/train_tiny_sd3.py) and a
 random-weight StableDiffusion3Pipeline folder for tests (two small CLIP encoders with
 projections, a 16-channel VAE with a shift factor, a one-layer SD3Transformer2DModel,
-FlowMatchEulerDiscreteScheduler with a shift, no T5: text_encoder_3 = None, as the pipeline
-allows)."""
+FlowMatchEulerDiscreteScheduler with a shift, and either no T5 (text_encoder_3 = None, as
+the pipeline allows) or a one-layer T5 with an offline-built Unigram tokenizer)."""
 
 from __future__ import annotations
 
@@ -44,9 +44,36 @@ def sd3_text_parts(s: dict[str, Any], seed: int) -> dict[str, Any]:
     return {"text_encoder": enc, "tokenizer": tok, "text_encoder_2": enc2, "tokenizer_2": tok2}
 
 
+def tiny_t5(d_model: int, words: list[str] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Return a random-weight one-layer T5EncoderModel of width d_model and a T5TokenizerFast
+    (a Unigram model over whole caption words, their letters and T5's specials, built
+    offline with the tokenizers library) as text_encoder_3 / tokenizer_3."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import T5Config, T5EncoderModel, T5TokenizerFast
+
+    from ..sdxl.tiny import default_words
+
+    words = words if words is not None else default_words()
+    letters = sorted({c for w in words for c in w})
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
+    vocab += [("\u2581" + w, -1.0) for w in words] + [(c, -5.0) for c in letters]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=2))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>",
+                                                       special_tokens=[("</s>", 1)])
+    fast = T5TokenizerFast(tokenizer_object=tok, eos_token="</s>", unk_token="<unk>",
+                           pad_token="<pad>", extra_ids=0)
+    torch.manual_seed(seed)
+    enc = T5EncoderModel(T5Config(vocab_size=len(vocab), d_model=d_model, d_kv=8, d_ff=32,
+                                  num_layers=1, num_heads=2, pad_token_id=0, eos_token_id=1))
+    return {"text_encoder_3": enc, "tokenizer_3": fast}
+
+
 def tiny_random_sd3_pipeline(tmp_dir: str | Path, seed: int = 0, sample_size: int = 32,
-                             shift: float = 3.0) -> Path:
-    """Write a very small random-weight SD3-layout folder (save_pretrained); return it."""
+                             shift: float = 3.0, t5: bool = False) -> Path:
+    """Write a very small random-weight SD3-layout folder (save_pretrained; with a tiny T5 as
+    text_encoder_3 when t5); return it."""
     from diffusers import FlowMatchEulerDiscreteScheduler, StableDiffusion3Pipeline
 
     s = _sizes(TEST_SIZES)
@@ -57,7 +84,8 @@ def tiny_random_sd3_pipeline(tmp_dir: str | Path, seed: int = 0, sample_size: in
     vae = tiny_vae(s, sample_size, latent_channels=16, scaling_factor=1.5, shift_factor=0.1)
     pipe = StableDiffusion3Pipeline(
         transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=shift),
-        vae=vae, text_encoder_3=None, tokenizer_3=None, **text)
+        vae=vae, **text, **(tiny_t5(48, seed=seed) if t5 else
+                            {"text_encoder_3": None, "tokenizer_3": None}))
     out = Path(tmp_dir)
     pipe.save_pretrained(out)
     return out
