@@ -3,11 +3,15 @@
 # the overrides below (more samples where a headline contrast needs them to be resolved by
 # its CI over samples), then its table (and PNGs) with `dlik tables ... --out table.md`.
 # Two queues run side by side, one torch thread each (a 2-core machine):
-#   bash scripts/rerun_embedded_default.sh [OUT_DIR]        (default outputs/embedded_default)
+#   bash scripts/rerun_embedded_default.sh [OUT_DIR] [paper|sd3]   (default outputs/embedded_default)
+# paper (default): the studies as shipped (Grad-TTS and sdxl_tiny); sd3: the TTI studies on
+# sd3_tiny beside them, `dlik bench` of both embedded TTI models (16 prompts of one image,
+# side by side in one run) and `dlik tables architectures` (needs the paper runs' CSVs).
 # A run resumes where it stopped when the same command is run again.
 set -uo pipefail   # a failed run is logged; the queue goes on
 cd "$(dirname "$0")/.."
 OUT=${1:-outputs/embedded_default}
+WHICH=${2:-paper}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$OUT"
 
@@ -51,6 +55,30 @@ queue_b() {
   run tti_generative_path tti_generative_path experiment=tti_generative_path
 }
 
-queue_a & a=$!
-queue_b & b=$!
-wait $a $b
+queue_sd3_a() {
+  # the originals only: the side-by-side compares argmax accuracy on the same images
+  run sd3_tiny_prompt_confounds prompt_confounds experiment=tti_prompt_confounds \
+    model=sd3_tiny 'study.sources=[original]'
+  local start=$(date +%s)
+  dlik bench --model sdxl sd3 --samples 16 --solver dopri5_1e-5_2probes --ref-tol 1e-7 \
+    --paper-tol 1e-3 --threads 1 > "$OUT/bench_tti_models.jsonl" 2> "$OUT/.bench_tti.log"
+  echo "bench_tti_models: $(( $(date +%s) - start )) s" | tee -a "$OUT/.wall_times.txt"
+}
+
+queue_sd3_b() {
+  run sd3_tiny_quality tti_quality experiment=tti_quality model=sd3_tiny
+  run sd3_tiny_generative_path tti_generative_path experiment=tti_generative_path model=sd3_tiny
+}
+
+if [ "$WHICH" = sd3 ]; then
+  queue_sd3_a & a=$!
+  queue_sd3_b & b=$!
+  wait $a $b
+  dlik tables architectures --out "$OUT/architectures.md" -i \
+    "$OUT"/tti_prompt_confounds/results.csv "$OUT"/sd3_tiny_prompt_confounds/results.csv \
+    "$OUT"/tti_quality/results.csv "$OUT"/sd3_tiny_quality/results.csv > /dev/null
+else
+  queue_a & a=$!
+  queue_b & b=$!
+  wait $a $b
+fi
