@@ -5,6 +5,7 @@ the same numbers of sdxl_tiny (dlik/assets/sdxl_tiny/checks.json)."""
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -31,7 +32,9 @@ def _beside_lines(c: dict, x: dict) -> list[str]:
     lines = ["## Beside sdxl_tiny (same data, same VAE latents, same checks)", "",
              "| | sdxl_tiny (UNet, epsilon) | sd3_tiny (transformer, flow) |", "|---|---|---|",
              row("parameters", lambda d: f"{sum(d['params'].values()):,}"),
-             row("denoiser training (min)", lambda d: f"{d['train']['wall_min']:.0f}")]
+             row("training wall time (min)", lambda d: f"{d['train']['wall_min']:.0f}" + (
+                 f" (VAE {d['train']['vae_wall_min']:.0f} of it)" if "vae_wall_min" in
+                 d["train"] else " (VAE borrowed)"))]
     for name, res in c["conditional"].items():
         for a in res["chance"]:
             for v in g:
@@ -50,13 +53,18 @@ def _beside_lines(c: dict, x: dict) -> list[str]:
             row(f"{n}: true-prompt latent bpd", lambda d: f"{b(d, 'true'):.3f}"),
             row(f"{n}: NFE (dopri5 1e-3), s / row",
                 lambda d, n=n: f"{d['bpd'][n]['mean_nfe']:.0f}, {d['bpd'][n]['s_per_row']:.2f}")]
-    return lines + ["", "Both from the same script and seeds; bpd over the same 4x8x8 VAE "
-                    "latents up to the latent's affine map (sd3_tiny's shift and scale), which "
-                    "shifts every condition's bpd of an image alike, so differences between "
-                    "prompts compare directly; the absolute bpd differs by the constant "
-                    "log2 of the two scales' ratio. One probe per row, no pairing: these "
-                    "are the card's coarse checks, the studies' tables give the paired ones.",
-                    ""]
+    ratio = math.log2(c["vae_scaling_factor"] / x["vae_scaling_factor"])
+    same = ("the same scaling factor (1 / std of the train latent means), so sd3_tiny's latent "
+            "is sdxl_tiny's translated by its shift_factor, which leaves densities unchanged: "
+            "the two models' bpd compare directly, absolute values included" if abs(ratio)
+            < 1e-12 else f"scaling factors whose ratio shifts every bpd of sd3_tiny by "
+            f"{ratio:+.4f} against sdxl_tiny's (differences between prompts compare directly)")
+    return lines + ["", "Both from the same script, seeds and protocol (t_start 1e-5 for both: "
+                    "sd3_tiny was trained on continuous t ~ U(0, 1), so t = 1e-5 is inside its "
+                    "training range although its scheduler's first step is 1e-3). The latents "
+                    f"are the same VAE's posterior means with {same}. One probe per row, no "
+                    "pairing: these are the card's coarse checks; the studies' tables "
+                    "(`dlik tables architectures`) give the paired ones.", ""]
 
 
 def write_card(folder: Path, c: dict) -> None:
@@ -101,8 +109,9 @@ def write_card(folder: Path, c: dict) -> None:
         "Data: the train splits of `clevr_shapes` and `pacs_styles`, 2,400 images each, "
         "64x64, latents = sdxl_tiny's VAE posterior mean, shifted and scaled (cached). "
         "`python scripts/train_tiny_sd3.py` (seed 0, 2 CPU threads): transformer + both text "
-        f"encoders, {t['flow_steps']} AdamW steps (stopped by the 55 min wall budget or the "
-        "6000-step cap), batch 64, lr 6e-4 (100 warm-up steps), grad clip 1, the rectified-"
+        f"encoders, {t['flow_steps']} AdamW steps (stopped by "
+        + ("the 6000-step cap, inside" if t["flow_steps"] >= 6000 else "the wall budget of")
+        + " 55 min), batch 64, lr 6e-4 (100 warm-up steps), grad clip 1, the rectified-"
         "flow loss: x_t = (1 - t) x0 + t eps with t ~ U(0, 1) (uniform, not SD3's logit-normal: "
         "the likelihood integrates the field over all t), MSE to the velocity eps - x0, the "
         "transformer called at timestep 1000 t; 10% caption dropout to the empty prompt; EMA "
@@ -126,8 +135,8 @@ def write_card(folder: Path, c: dict) -> None:
         "take it unchanged, but it exercises the CLIP-only path of the SD3 format.",
         "- Only the 48 captions of two closed vocabularies; other prompts are out of "
         "distribution. Fixed 64x64 resolution.",
-        "- SD3-style models here declare neither `score` (an ELBO in the VP sense) nor "
-        "`sample` (the generative-path study's reverse SDE): likelihood studies only.",
+        "- SD3-style models here declare `sample` (the prior N(0, I) at t = 1 and a reverse "
+        "SDE with the flow's marginals) but not `score` (the ELBO ranker is VP-only).",
         "- The classifiers are hand-made and calibrated only on clean renders; the bpd "
         f"comparison uses {c.get('bpd', {}).get('per_set', 0)} images per set and one "
         "probe, so small differences are noise.", "",

@@ -173,7 +173,7 @@ def conditional_check(pipe, args) -> tuple[dict, dict]:
     return out, grids
 
 
-def save_grid(grids: dict, path: Path, guidance: float) -> None:
+def save_grid(grids: dict, path: Path, guidance: float, label: str = "SDXL") -> None:
     """Write samples.png: per set 6 prompts, a real render then samples."""
     import matplotlib
 
@@ -194,7 +194,7 @@ def save_grid(grids: dict, path: Path, guidance: float) -> None:
                 ax.set_ylabel(prompt, rotation=0, ha="right", va="center", fontsize=7)
             if i == 0:
                 ax.set_title("real" if j == 0 else f"sample {j}", fontsize=7)
-    fig.suptitle(f"tiny SDXL samples, guidance_scale {guidance:g}, {len(rows)} prompts",
+    fig.suptitle(f"tiny {label} samples, guidance_scale {guidance:g}, {len(rows)} prompts",
                  fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -355,7 +355,7 @@ def main() -> None:
               "vocab_size": len(pipe.tokenizer)}
     checks["conditional"], grids = conditional_check(pipe, args)
     checks["conditional_wall_min"] = (time.time() - t0) / 60
-    save_grid(grids, folder / "samples.png", args.guidance[-1])
+    save_grid(grids, folder / "samples.png", args.guidance[-1], FAMILIES[args.family].label)
     if args.reuse_bpd:
         checks["bpd"] = reused_bpd(folder)
     elif not args.skip_bpd:

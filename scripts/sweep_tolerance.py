@@ -1,6 +1,6 @@
 """Accuracy against cost on the embedded models: each solver setting's NFE per sample, max
 |bpd error| and the error of the differences between conditions of one sample (text swaps on
-Grad-TTS, prompts of one image on the tiny SDXL) against a tight shared-probe reference.
+Grad-TTS, prompts of one image on the tiny SDXL or SD3) against a tight shared-probe reference.
 
     python scripts/sweep_tolerance.py --samples 2 --ref dopri5:1e-8:1e-8:sqrt \
         dopri5:1e-3:1e-3:none dopri5:1e-4:1e-4:sqrt rk4:h=0.02:none
@@ -70,7 +70,8 @@ def main() -> None:
     ap.add_argument("--utterances", type=int, default=2, help="test utterances of the samples")
     ap.add_argument("--skip-utterances", type=int, default=0, help="held-out: skip the first K")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--model", choices=["gradtts", "sdxl"], default="gradtts")
+    ap.add_argument("--model", choices=["gradtts", "sdxl", "sd3"], default="gradtts",
+                    help="sdxl / sd3: the embedded sdxl_tiny / sd3_tiny, 16 prompts of an image")
     ap.add_argument("--t-start", type=float, default=None, help="every setting's t_start")
     ap.add_argument("--ref-json", type=Path, help="reference cache (reused when it matches)")
     args = ap.parse_args()
@@ -79,10 +80,11 @@ def main() -> None:
         T_START["t_start"] = args.t_start
     for setting in [args.ref, *args.settings]:
         _settings(setting)  # raise on a malformed setting before any scoring
-    if args.model == "sdxl":
+    if args.model in ("sdxl", "sd3"):
         from dlik.commands.bench import MODELS
 
-        adapter, jobs = MODELS["sdxl"](argparse.Namespace(samples=args.samples, device="cpu"))
+        adapter, jobs = MODELS[args.model](argparse.Namespace(samples=args.samples,
+                                                              device="cpu"))
     else:
         adapter, jobs = bench_jobs(args.samples, n_utterances=args.utterances,
                                    skip_utterances=args.skip_utterances)
