@@ -100,6 +100,9 @@ def test_loader_errors_name_the_family(folder, tmp_path):
         SDAdapter(str(xl))
     with pytest.raises(ValueError, match="model.path is not set.*SD 1.x/2.x.*stable-diffusion"):
         SDAdapter()
+    with pytest.raises(ValueError, match=r"no embedded SD 1.x/2.x model is shipped .*"
+                       r"\['sdxl', 'sd3'\]"):
+        SDAdapter("embedded")
 
 
 def test_model_config_instantiates(folder):
