@@ -104,7 +104,13 @@ def architecture_notes(df: pd.DataFrame) -> list[str]:
               "slope: bpd per unit of the level (negative for jpeg: quality falls as bpd "
               "rises), fitted per image over the perturbation's levels, 95% CI over images; "
               "max_delta_bpd: the largest |mean bpd - clean bpd| over the levels",
-              "the models score the same images; a difference between models is resolved "
-              "only where the CIs do not overlap (they are over the same images, so this is "
-              "conservative)"]
+              "slope difference: the second model's slope minus the first's, paired over the "
+              "images both scored (95% CI over images): resolved where its CI excludes 0; "
+              "accuracies are compared by their CIs over the same images (conservative)"]
+    conf = df[df["experiment"].astype(str).str.startswith(CONFOUNDS)]
+    n = conf.groupby(["model_id", "image_set"])["sample_id"].nunique() if len(conf) else []
+    if len(n) and n.min() < 8:
+        lines.append(f"CIs over fewer than 8 images (as few as {n.min()} per set): they show the "
+                     "spread, not a resolved difference; score more with "
+                     "data.sets.<set>.n_items")
     return lines
