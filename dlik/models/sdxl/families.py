@@ -39,8 +39,9 @@ class Family:
     denoiser: tuple[str, str] = ("unet", "UNet2DConditionModel")
     """(component folder, diffusers class) of the network."""
     embedded: str | None = None
-    """The shipped tiny model of this family (a folder under dlik/assets, what
-    model.path=embedded loads) and the script that trains it; None: none shipped."""
+    """The shipped tiny model of this family: its folder under dlik/assets (what
+    model.path=embedded loads) and its config name (model=<embedded>, which also sets the
+    settings it was trained with); None: none shipped. train_script trains it."""
     train_script: str = ""
 
     @property

@@ -61,10 +61,9 @@ def resolve_path(path: str | os.PathLike | None, family: Family = FAMILIES["sdxl
     absent."""
     hint = family.hint
     if path is None or str(path) in ("", "???"):
-        tiny = f"model.path=embedded for the shipped {family.embedded}" if family.embedded \
-            else "model=sdxl_tiny for the shipped tiny SDXL"
+        tiny = family.embedded or FAMILIES["sdxl"].embedded  # configs/model/<name>.yaml
         raise ValueError(f"model.path is not set: pass model.path=/path/to/an {family.label} "
-                         f"diffusers folder, or {tiny}; {hint}")
+                         f"diffusers folder, or model={tiny} for the shipped tiny model; {hint}")
     if str(path) in EMBEDDED_NAMES:
         folder = embedded_dir(family)
         if not (folder / family.denoiser[0]).is_dir():
