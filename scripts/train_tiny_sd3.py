@@ -20,13 +20,12 @@ vectors, as the pipeline builds them without text_encoder_3); EMA weights saved.
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 from pathlib import Path
 
 import torch
 
-from train_tiny_sdxl import cache_latents, load_train, log_row, plot_loss, save_state
+from train_tiny_sdxl import cache_latents, load_train, plot_loss, train_loop
 
 from dlik.models.sd3.tiny import SD3_TINY_SIZES, sd3_text_parts, sd3_transformer
 from dlik.models.sdxl.tiny import _sizes
@@ -57,25 +56,10 @@ def encode_text(parts: dict, prompts: list[str]) -> tuple[torch.Tensor, torch.Te
 def train(parts: dict, latents: torch.Tensor, prompts: list[str], args, state: dict,
           work: Path, t_start: float) -> dict:
     """Train transformer + text encoders with the flow-matching loss; return EMA state dicts."""
-    modules = {k: parts[k] for k in ("transformer", "text_encoder", "text_encoder_2")}
-    params = [p for m in modules.values() for p in m.parameters()]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
-    ema = {k: copy.deepcopy(m.state_dict()) for k, m in modules.items()}
-    if "step" in state:
-        for k, m in modules.items():
-            m.load_state_dict(state[k])
-        ema = state["ema"]
-        opt.load_state_dict(state["opt"])
-    step = state.get("step", 0)
-    gen = torch.Generator().manual_seed(args.seed + 2)
-    if "gen" in state:
-        gen.set_state(state["gen"])
     uniq = sorted(set(prompts)) + [""]
     prompt_idx = torch.tensor([uniq.index(p) for p in prompts])
-    for m in modules.values():
-        m.train()
-    t0, last_ckpt, done0 = time.time(), time.time(), step
-    while step < args.steps and (time.time() - t_start) < args.budget_min * 60:
+
+    def loss(gen: torch.Generator) -> torch.Tensor:
         idx = torch.randint(0, len(latents), (args.batch,), generator=gen)
         t = torch.rand(args.batch, generator=gen)
         eps = torch.randn(args.batch, *latents.shape[1:], generator=gen)
@@ -84,42 +68,13 @@ def train(parts: dict, latents: torch.Tensor, prompts: list[str], args, state: d
         xt = (1 - t.view(-1, 1, 1, 1)) * x0 + t.view(-1, 1, 1, 1) * eps
         emb_all, pooled_all = encode_text(parts, uniq)  # every caption and "", with grad
         rows = torch.where(drop, len(uniq) - 1, prompt_idx[idx])
-        for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
         pred = parts["transformer"](hidden_states=xt, timestep=1000 * t,
                                     encoder_hidden_states=emb_all[rows],
                                     pooled_projections=pooled_all[rows]).sample
-        loss = torch.nn.functional.mse_loss(pred, eps - x0)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        step += 1
-        decay = min(args.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for k, m in modules.items():
-                for name, v in m.state_dict().items():
-                    if v.dtype.is_floating_point:
-                        ema[k][name].mul_(decay).add_(v, alpha=1 - decay)
-        log_row(work / "loss_log.csv", {"stage": "flow", "step": step,
-                                        "loss": f"{loss.item():.6f}", "kl": "",
-                                        "wall_s": f"{time.time() - t_start:.1f}"})
-        if step % 25 == 0:
-            rate = (time.time() - t0) / (step - done0)
-            print(f"step {step}/{args.steps} loss {loss.item():.4f} {rate:.2f} s/step "
-                  f"elapsed {(time.time() - t_start) / 60:.1f} min", flush=True)
-        if time.time() - last_ckpt > args.ckpt_every:
-            state.update({k: m.state_dict() for k, m in modules.items()}, ema=ema,
-                         opt=opt.state_dict(), step=step, gen=gen.get_state(),
-                         wall_s=time.time() - t_start)
-            save_state(state, work)
-            last_ckpt = time.time()
-    state.update({k: m.state_dict() for k, m in modules.items()}, ema=ema,
-                 opt=opt.state_dict(), step=step, gen=gen.get_state(),
-                 wall_s=time.time() - t_start)
-    save_state(state, work)
-    print(f"stopped at step {step} after {(time.time() - t_start) / 60:.1f} min", flush=True)
-    return ema
+        return torch.nn.functional.mse_loss(pred, eps - x0)
+
+    modules = {k: parts[k] for k in ("transformer", "text_encoder", "text_encoder_2")}
+    return train_loop(modules, loss, args, state, work, t_start, "flow", args.steps, "step")
 
 
 def main() -> None:

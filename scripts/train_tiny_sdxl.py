@@ -134,45 +134,40 @@ def alphas_cumprod() -> torch.Tensor:
     return torch.cumprod(1.0 - betas, dim=0)
 
 
-def train_unet(parts: dict, latents: torch.Tensor, prompts: list[str], args, state: dict,
-               work: Path, t_start: float) -> dict:
-    """Train UNet + text encoders with the epsilon loss; return the EMA state dicts."""
-    modules = {k: parts[k] for k in ("unet", "text_encoder", "text_encoder_2")}
+def train_loop(modules: dict, loss_fn, args, state: dict, work: Path, t_start: float,
+               stage: str, max_steps: int, step_key: str) -> dict:
+    """Train modules (the denoiser and text encoders, in place) and return their EMA state
+    dicts: AdamW at args.lr with args.warmup linear warm-up steps, grad clip 1, EMA up to
+    args.ema, one loss-log row per step (stage), progress every 25 steps, a checkpoint every
+    args.ckpt_every seconds and at the end (state keys: each module, ema, opt, step_key, gen,
+    wall_s), until max_steps or the args.budget_min wall budget. loss_fn(gen) draws its batch
+    from gen (seeded args.seed + 2, resumed from the checkpoint) and returns the loss."""
     params = [p for m in modules.values() for p in m.parameters()]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     ema = {k: copy.deepcopy(m.state_dict()) for k, m in modules.items()}
-    if "unet_step" in state:
+    if step_key in state:
         for k, m in modules.items():
             m.load_state_dict(state[k])
         ema = state["ema"]
         opt.load_state_dict(state["opt"])
-    step = state.get("unet_step", 0)
+    step = state.get(step_key, 0)
     gen = torch.Generator().manual_seed(args.seed + 2)
     if "gen" in state:
         gen.set_state(state["gen"])
-    abar = alphas_cumprod().float()
-    uniq = sorted(set(prompts))
-    prompt_idx = torch.tensor([uniq.index(p) for p in prompts])
-    time_ids = torch.tensor([TIME_IDS]).repeat(args.batch, 1)
     for m in modules.values():
         m.train()
+
+    def checkpoint() -> None:
+        state.update({k: m.state_dict() for k, m in modules.items()}, ema=ema,
+                     opt=opt.state_dict(), gen=gen.get_state(), wall_s=time.time() - t_start,
+                     **{step_key: step})
+        save_state(state, work)
+
     t0, last_ckpt, done0 = time.time(), time.time(), step
-    while step < args.unet_steps and (time.time() - t_start) < args.budget_min * 60:
-        idx = torch.randint(0, len(latents), (args.batch,), generator=gen)
-        t = torch.randint(0, 1000, (args.batch,), generator=gen)
-        eps = torch.randn(args.batch, *latents.shape[1:], generator=gen)
-        keep = (torch.rand(args.batch, generator=gen) >= args.cond_drop).float()
-        x0 = latents[idx]
-        a = abar[t].view(-1, 1, 1, 1)
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
-        emb_all, pooled_all = encode_text(parts, uniq)  # all unique prompts, with grad
-        emb = emb_all[prompt_idx[idx]] * keep.view(-1, 1, 1)
-        pooled = pooled_all[prompt_idx[idx]] * keep.view(-1, 1)
+    while step < max_steps and (time.time() - t_start) < args.budget_min * 60:
         for g in opt.param_groups:
             g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
-        pred = parts["unet"](xt, t, emb, added_cond_kwargs={"text_embeds": pooled,
-                                                            "time_ids": time_ids}).sample
-        loss = torch.nn.functional.mse_loss(pred, eps)
+        loss = loss_fn(gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -184,23 +179,47 @@ def train_unet(parts: dict, latents: torch.Tensor, prompts: list[str], args, sta
                 for name, v in m.state_dict().items():
                     if v.dtype.is_floating_point:
                         ema[k][name].mul_(decay).add_(v, alpha=1 - decay)
-        log_row(work / "loss_log.csv", {"stage": "unet", "step": step, "loss": f"{loss.item():.6f}",
+        log_row(work / "loss_log.csv", {"stage": stage, "step": step, "loss": f"{loss.item():.6f}",
                                         "kl": "", "wall_s": f"{time.time() - t_start:.1f}"})
         if step % 25 == 0:
             rate = (time.time() - t0) / (step - done0)
-            print(f"unet step {step}/{args.unet_steps} loss {loss.item():.4f} {rate:.2f} s/step "
+            print(f"{stage} step {step}/{max_steps} loss {loss.item():.4f} {rate:.2f} s/step "
                   f"elapsed {(time.time() - t_start) / 60:.1f} min", flush=True)
         if time.time() - last_ckpt > args.ckpt_every:
-            state.update({k: m.state_dict() for k, m in modules.items()}, ema=ema,
-                         opt=opt.state_dict(), unet_step=step, gen=gen.get_state(),
-                         wall_s=time.time() - t_start)
-            save_state(state, work)
+            checkpoint()
             last_ckpt = time.time()
-    state.update({k: m.state_dict() for k, m in modules.items()},
-                 ema=ema, opt=opt.state_dict(), unet_step=step, gen=gen.get_state())
-    save_state(state, work)
-    print(f"unet stopped at step {step} after {(time.time() - t_start) / 60:.1f} min", flush=True)
+    checkpoint()
+    print(f"{stage} stopped at step {step} after {(time.time() - t_start) / 60:.1f} min",
+          flush=True)
     return ema
+
+
+def train_unet(parts: dict, latents: torch.Tensor, prompts: list[str], args, state: dict,
+               work: Path, t_start: float) -> dict:
+    """Train UNet + text encoders with the epsilon loss; return the EMA state dicts."""
+    abar = alphas_cumprod().float()
+    uniq = sorted(set(prompts))
+    prompt_idx = torch.tensor([uniq.index(p) for p in prompts])
+    time_ids = torch.tensor([TIME_IDS]).repeat(args.batch, 1)
+
+    def loss(gen: torch.Generator) -> torch.Tensor:
+        idx = torch.randint(0, len(latents), (args.batch,), generator=gen)
+        t = torch.randint(0, 1000, (args.batch,), generator=gen)
+        eps = torch.randn(args.batch, *latents.shape[1:], generator=gen)
+        keep = (torch.rand(args.batch, generator=gen) >= args.cond_drop).float()
+        x0 = latents[idx]
+        a = abar[t].view(-1, 1, 1, 1)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        emb_all, pooled_all = encode_text(parts, uniq)  # all unique prompts, with grad
+        emb = emb_all[prompt_idx[idx]] * keep.view(-1, 1, 1)
+        pooled = pooled_all[prompt_idx[idx]] * keep.view(-1, 1)
+        pred = parts["unet"](xt, t, emb, added_cond_kwargs={"text_embeds": pooled,
+                                                            "time_ids": time_ids}).sample
+        return torch.nn.functional.mse_loss(pred, eps)
+
+    modules = {k: parts[k] for k in ("unet", "text_encoder", "text_encoder_2")}
+    return train_loop(modules, loss, args, state, work, t_start, "unet", args.unet_steps,
+                      "unet_step")
 
 
 def train_decoder(vae, images: torch.Tensor, latents: torch.Tensor, args, state: dict,
@@ -342,8 +361,6 @@ def main() -> None:
     print(f"latents {tuple(raw.shape)} std {raw.std():.4f} -> scaling_factor {scale:.5f} "
           f"({(time.time() - t_start) / 60:.1f} min)", flush=True)
     ema = train_unet(parts, raw * scale, prompts, args, state, work, t_start)
-    state["wall_s"] = time.time() - t_start
-    save_state(state, work)
     if state.get("dec_step", 0) < args.decoder_steps:
         train_decoder(vae, images, raw, args, state, work, t_start)
     for k, sd in ema.items():
