@@ -31,6 +31,8 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,11 +51,27 @@ from sdxl_model_card import write_card as write_sdxl_card  # noqa: E402
 from train_tiny_sdxl import plot_loss  # noqa: E402 - the training script's own plot
 
 TEST = {name: ShapesImageSet(name, split="test") for name in SETS}
-PIPELINES = {"sdxl": "StableDiffusionXLPipeline", "sd3": "StableDiffusion3Pipeline"}
-# the pipeline call's extra arguments: sd3_tiny was trained with one zero "T5" token
-PIPE_KW: dict[str, dict] = {"sdxl": {}, "sd3": {"max_sequence_length": 1}}
-CARDS = {"sdxl": write_sdxl_card, "sd3": write_sd3_card}
-LOAD_KW: dict[str, dict] = {"sdxl": {}, "sd3": {"text_encoder_3": None, "tokenizer_3": None}}
+
+
+@dataclass(frozen=True)
+class CardFamily:
+    """What the checks do differently per shipped model family."""
+
+    pipeline: str
+    """The diffusers pipeline class that loads and samples the folder."""
+    write_card: Callable[[Path, dict], None]
+    load_kw: dict = field(default_factory=dict)
+    """Extra from_pretrained arguments (SD3: the absent T5)."""
+    call_kw: dict = field(default_factory=dict)
+    """Extra pipeline-call arguments (sd3_tiny was trained with one zero "T5" token)."""
+
+
+CARD_FAMILIES = {
+    "sdxl": CardFamily("StableDiffusionXLPipeline", write_sdxl_card),
+    "sd3": CardFamily("StableDiffusion3Pipeline", write_sd3_card,
+                      load_kw={"text_encoder_3": None, "tokenizer_3": None},
+                      call_kw={"max_sequence_length": 1}),
+}
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -163,7 +181,8 @@ def conditional_check(pipe, args) -> tuple[dict, dict]:
                "n_samples": len(prompts)}
         for g in args.guidance:
             t0 = time.time()
-            imgs = sample(pipe, prompts, g, args.seed, args.steps, **PIPE_KW[args.family])
+            imgs = sample(pipe, prompts, g, args.seed, args.steps,
+                          **CARD_FAMILIES[args.family].call_kw)
             res[f"samples_guidance_{g:g}"] = accuracy(clf, imgs, targets)
             print(f"{name} guidance {g:g}: {res[f'samples_guidance_{g:g}']} "
                   f"({time.time() - t0:.0f} s)", flush=True)
@@ -308,7 +327,7 @@ def reused_bpd(folder: Path) -> dict:
 def main() -> None:
     """Run the checks and write checks.json, samples.png, loss.png and README.md."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--family", choices=sorted(PIPELINES), default="sdxl",
+    ap.add_argument("--family", choices=sorted(CARD_FAMILIES), default="sdxl",
                     help="sdxl = sdxl_tiny (UNet, epsilon) | sd3 = sd3_tiny (flow matching)")
     ap.add_argument("--model", default=None, help="model folder (default: the family's "
                     "embedded one, dlik/assets/<family>_tiny)")
@@ -343,8 +362,8 @@ def main() -> None:
     import diffusers
 
     t0 = time.time()
-    pipe = getattr(diffusers, PIPELINES[args.family]).from_pretrained(
-        str(folder), **LOAD_KW[args.family])
+    fam = CARD_FAMILIES[args.family]
+    pipe = getattr(diffusers, fam.pipeline).from_pretrained(str(folder), **fam.load_kw)
     pipe.set_progress_bar_config(disable=True)
     denoiser = FAMILIES[args.family].denoiser[0]
     checks = {"params": {k: n_params(getattr(pipe, k)) for k in
@@ -367,11 +386,10 @@ def main() -> None:
     (folder / "README.md").write_text("")  # counted in size_mb; rewritten below
     checks["size_mb"] = folder_mb(folder)
     (folder / "checks.json").write_text(json.dumps(checks, indent=1))
-    write_card = CARDS[args.family]
-    write_card(folder, checks)
+    fam.write_card(folder, checks)
     checks["size_mb"] = folder_mb(folder)
     (folder / "checks.json").write_text(json.dumps(checks, indent=1))
-    write_card(folder, checks)
+    fam.write_card(folder, checks)
     print(f"wrote {folder / 'README.md'}; folder {checks['size_mb']:.2f} MB", flush=True)
 
 
