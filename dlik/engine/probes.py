@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import torch
@@ -61,3 +62,36 @@ def make_probes(
             eps = torch.randn((n_probes, *shape), generator=gen, dtype=torch.float64)
         rows.append(eps.to(dtype))
     return torch.stack(rows).to(device)
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def stage_seed(row_seed: int, step: int, stage: int) -> int:
+    """Return the 63-bit seed of the probes a row draws at (accepted step, stage): a hash of
+    the three, so a replay on the same grid draws the same probes and distinct stages
+    independent ones."""
+    return _splitmix(_splitmix(_splitmix(int(row_seed)) ^ int(step)) ^ (int(stage) + 1)) >> 1
+
+
+def stage_probes(estimator: str, shape: Sequence[int], n_probes: int, row_seeds: Sequence[int],
+                 steps: Sequence[int], stage: int, dtype: torch.dtype,
+                 device: torch.device | str) -> torch.Tensor:
+    """Return fresh probes (b, K, *shape) for one stage of b rows: row i's from
+    stage_seed(row_seeds[i], steps[i], stage)."""
+    return make_probes(estimator, shape, n_probes,
+                       [stage_seed(s, a, stage) for s, a in zip(row_seeds, steps)], dtype, device)
+
+
+def content_seed(x: torch.Tensor) -> int:
+    """Return a 63-bit seed from sha256 of one row's float64 bytes: a row's default probes
+    follow its content, never its position in a batch."""
+    data = x.detach().to("cpu", torch.float64).contiguous().numpy().tobytes()
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "little") & ((1 << 63) - 1)
