@@ -12,22 +12,22 @@ from __future__ import annotations
 
 import math
 
-import torch
+import numpy as np
 
 
-def block_error(blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (standard error, degrees of freedom) per row of blocks (B, K, G): NaN and 0 with
-    one probe; G (K - 1) when every block is free of noise (se 0)."""
-    b, k, g = blocks.shape
+def block_error(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (standard error, degrees of freedom) per row of blocks (..., K, G): NaN and 0
+    with one probe; G (K - 1) when every block is free of noise (se 0)."""
+    blocks = np.asarray(blocks, dtype=np.float64)
+    k, g = blocks.shape[-2:]
     if k < 2:
-        nan = torch.full((b,), float("nan"), dtype=torch.float64, device=blocks.device)
-        return nan, torch.zeros(b, dtype=torch.float64, device=blocks.device)
-    v = blocks.double().var(1, unbiased=True) / k  # (B, G)
-    total = v.sum(1)
-    denom = (v * v).sum(1) / (k - 1)
-    full = torch.full_like(total, float(g * (k - 1)))
-    dof = torch.where(denom > 0, total * total / denom.clamp_min(1e-300), full)
-    return total.sqrt(), dof.clamp(max=float(g * (k - 1)))
+        return np.full(blocks.shape[:-2], np.nan), np.zeros(blocks.shape[:-2])
+    v = blocks.var(-2, ddof=1) / k  # (..., G)
+    total = v.sum(-1)
+    denom = (v * v).sum(-1) / (k - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = np.where(denom > 0, total * total / np.where(denom > 0, denom, 1.0), g * (k - 1))
+    return np.sqrt(total), np.minimum(dof, g * (k - 1))
 
 
 def t_quantile(dof: float, level: float = 0.95) -> float:

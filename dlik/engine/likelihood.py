@@ -176,7 +176,8 @@ def log_likelihood(
         if status[i] == "ok" and not math.isfinite(float(logp[i])):
             status[i] = "nonfinite"
     to_bits = n_dims.double() * LN2
-    se, dof = block_error(res.l)
+    se, dof = (torch.as_tensor(v, dtype=torch.float64, device=x0.device)
+               for v in block_error(res.l.cpu().numpy()))
     return LikelihoodResult(logp, -logp / to_bits, prior, div, n_dims, res.nfe, status, res.y,
                             per_probe, se, se / to_bits, res.grids, dof,
                             res.l if refresh else None, res.replay_err)

@@ -71,11 +71,11 @@ class SolverSpec:
     sample still sees the same probes on a shared grid. The trajectory does not depend on the
     probes, so the estimate stays unbiased while the per-stage noise adds incoherently; the
     log-density leaves the step controller's error norm (the steps cannot select probes)."""
-    blocks: int = 16
+    blocks: int = 64
     """With refresh=stage: the divergence integral is kept in this many time blocks (equal in
     log t), independent given the path, so a row's error has up to blocks x (K - 1) degrees of
     freedom (Welch-Satterthwaite) instead of K - 1."""
-    replay_slack: float = 2.0
+    replay_slack: float = 1.0
     """A replayed row whose embedded error ratio exceeds this on any step (1 = at tolerance) is
     re-integrated on its own steps and says so (steps = own, replay_err); inf never checks."""
     net_batch: int | None = 8

@@ -58,14 +58,21 @@ class GaussianAdapter:
 
     capabilities: frozenset[str] = frozenset({"null_condition", "score"})
     input_kind = "vector"
-    columns: tuple[str, ...] = ("exact_logp_nats", "exact_bpd", "prior")
+    columns: tuple[str, ...] = ("exact_logp_nats", "exact_bpd", "target_logp_nats",
+                                "target_bpd", "prior")
 
     def __init__(self, dim: int = 16, beta_min: float = 0.05, beta_max: float = 20.0,
                  mu_scale: float = 2.0, prior: str = "terminal", dtype: str = "float64",
                  device: str = "cpu", cond_scale: float = 0.0,
-                 true_condition: str = "own") -> None:
+                 true_condition: str = "own", covariance: str = "diagonal") -> None:
         if prior not in ("terminal", "standard"):
             raise ValueError(f"prior must be one of ['terminal', 'standard'], got {prior!r}")
+        if covariance not in ("diagonal", "full"):
+            raise ValueError(f"covariance must be one of ['diagonal', 'full'], got "
+                             f"{covariance!r}")
+        if covariance == "full" and prior != "standard":
+            raise ValueError("covariance=full needs prior=standard (the exact terminal law is "
+                             "not diagonal in x, and the engine's prior is)")
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be one of ['float32', 'float64'], got {dtype!r}")
         if not (math.isfinite(cond_scale) and cond_scale >= 0):
@@ -79,6 +86,15 @@ class GaussianAdapter:
         self.model_id = f"analytic_gaussian(dim={dim},beta={beta_min}-{beta_max})"
         if self.cond_scale:
             self.model_id = self.model_id[:-1] + f",cond_scale={cond_scale:g})"
+        # covariance=full: data N(R m, R diag(s^2) R^T) for a seeded random rotation R; the
+        # drift's Jacobian is then not diagonal, so Hutchinson probes carry noise
+        self.rotation = None
+        if covariance == "full":
+            self.model_id = self.model_id[:-1] + ",covariance=full)"
+            g = torch.Generator().manual_seed(stable_int("rotation", self.dim, bits=48))
+            q, r = torch.linalg.qr(torch.randn(self.dim, self.dim, generator=g,
+                                               dtype=torch.float64))
+            self.rotation = q * torch.sign(torch.diagonal(r))
         self.t_end = 1.0
 
     def weights_hash(self) -> str:
@@ -124,26 +140,50 @@ class GaussianAdapter:
         else:
             prior_mean, prior_std = mu, torch.ones(d, dtype=torch.float64)
         exact = float(self.sde.exact_logp(x0[None], m[None], s[None])[0])
+        target = self._target_logp(x0, m, s, mu, t1, prior_mean, prior_std)
+        if self.rotation is not None:  # x = R u: the eigenbasis values above are u's
+            x0, prior_mean = self.rotation @ x0, self.rotation @ prior_mean
         dev, dt = self.device, self.dtype
         return Prepared(
             x0=x0.to(dev, dt), prior_mean=prior_mean.to(dev), prior_std=prior_std.to(dev),
             cond={"m": m.to(dev, dt), "s": s.to(dev, dt), "mu": mu.to(dev, dt),
                   **{k: v.to(dev, dt) for k, v in null.items()}},
             columns={"exact_logp_nats": exact, "exact_bpd": -exact / (d * math.log(2)),
+                     "target_logp_nats": target, "target_bpd": -target / (d * math.log(2)),
                      "prior": self.prior},
         )
 
+    def _target_logp(self, u0, m, s, mu, t1, prior_mean, prior_std) -> float:
+        """Return what an exact solve returns under this prior (closed form): the PF-ODE maps
+        each eigen-coordinate affinely, u1 = mean_1 + sd_1 / s (u0 - m), so the divergence
+        integral is sum log(sd_1 / s) and the prior term log N(u1; prior). Equals the exact
+        log-density under prior=terminal (the data's own law at t = 1)."""
+        mean1, var1 = self.sde.marginal(t1, m[None], s[None], mu[None])
+        sd1 = var1[0].sqrt()
+        u1 = mean1[0] + sd1 / s * (u0 - m)
+        return float(gaussian_logp(u1[None], prior_mean[None], prior_std[None],
+                                   torch.ones_like(u1[None]))[0]
+                     + torch.log(sd1 / s).sum())
+
+    def _rotate(self, fn, x: torch.Tensor, *args) -> torch.Tensor:
+        """Return R fn(R^T x, ...) (fn itself without a rotation), rows of x as vectors."""
+        if self.rotation is None:
+            return fn(x, *args)
+        r = self.rotation.to(x.device, x.dtype)
+        return fn(x @ r, *args) @ r.T
+
     def drift(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
         """Return the exact PF-ODE drift."""
-        return self.sde.drift(x, t, cond)
+        return self._rotate(self.sde.drift, x, t, cond)
 
     def score(self, x: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
         """Return the exact score of x_t given the condition ("score" capability)."""
-        return self.sde.score(x, t, cond["m"], cond["s"], cond["mu"])
+        return self._rotate(lambda u: self.sde.score(u, t, cond["m"], cond["s"], cond["mu"]), x)
 
     def sde_mu(self, cond: dict) -> torch.Tensor:
         """Return the SDE's mean-reversion target mu (batched like x)."""
-        return cond["mu"]
+        mu = cond["mu"]
+        return mu if self.rotation is None else mu @ self.rotation.to(mu.device, mu.dtype).T
 
     def null_condition(self, cond: dict) -> dict:
         """Return cond with the null condition's mean and std (m, sqrt(s^2 + tau^2)); cond

@@ -15,7 +15,10 @@ from .align_prior import BLANK_ID, aligned_mu
 from .checkpoint import checkpoint_hash, load_gradtts
 from .default_weights import resolve_checkpoint
 
-PRIORS = ("standard", "terminal")
+PRIORS = ("standard", "x0_terminal")
+"""standard: N(mu, I), the model's prior (a likelihood); x0_terminal: N(a x0 + (1-a) mu,
+1 - a^2), the SDE's law at t = 1 given the input x0 itself: it depends on the data being
+scored, so the result is NOT a likelihood (a diagnostic of the prior term only)."""
 
 
 def pad_frames(n: int, multiple: int = 4) -> int:
@@ -40,6 +43,9 @@ class GradTTSAdapter:
                  dictionary: str | None = None, pe_scale: float | None = None,
                  dtype: str = "float32", device: str = "cpu", compile: bool = False,
                  cache_size: int = 256) -> None:
+        if prior == "terminal":
+            raise ValueError("prior 'terminal' is now 'x0_terminal': the SDE's law at t=1 given "
+                             "the scored x0 itself, not a likelihood; use prior=standard")
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {list(PRIORS)}, got {prior!r}")
         if dtype not in ("float32", "float64"):
@@ -130,7 +136,7 @@ class GradTTSAdapter:
         n = mel.shape[1]
         x0, mu_p, mask = self._padded(mel), self._padded(mu), self._frame_mask(n)
         prior_mean, prior_std = mu_p, 1.0
-        if self.prior == "terminal":  # N(a x0 + (1-a) mu, 1 - a^2): the SDE's law at t=1 given x0
+        if self.prior == "x0_terminal":  # N(a x0 + (1-a) mu, 1 - a^2): the SDE's law at t=1 given x0
             a = float(self.schedule.mean_coef(torch.tensor(1.0, dtype=torch.float64)))
             prior_mean = a * x0 + (1 - a) * mu_p
             prior_std = math.sqrt(1 - a * a)
