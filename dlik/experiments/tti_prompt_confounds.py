@@ -13,10 +13,10 @@ scored like the original. `recon_prompt` says under which prompt the path runs:
 - own: one reconstruction under the image's true prompt, scored under every candidate (dlik's
   controlled variant: every candidate scores the same latent, but the path favours the truth);
 - null: one reconstruction under the null prompt (tells the path nothing about the answer).
-t_start is the likelihood solver's (study.t_start = solver.t_start), checked against the model's trained
-range. Listing jobs is cheap: the reconstruction of an (image, s, prompt) runs when its first
-surviving job is staged and is cached for that pair's other jobs; CLIP scores (the optional
-baseline) likewise per image. Each attribute's candidate set is complete on its own, so the
+t_start is the likelihood solver's (study.t_start = solver.t_start), checked against the
+model's trained range. Listing jobs is cheap: the reconstruction of an (image, s, prompt) runs
+when its first surviving job is staged and is cached for the image's other jobs; CLIP scores
+(the optional baseline) likewise per image. Each attribute's candidate set is complete on its own, so the
 image's own prompt is scored once per attribute (independent probes).
 """
 
