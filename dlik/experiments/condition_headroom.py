@@ -23,7 +23,7 @@ from ..estimators.condition_spaces import SPACES, build_space
 from ..models.base import Job
 from .base import StudyBase
 
-CONDITIONS = ("true", "null", "best", "worst", "best_word")
+CONDITIONS = ("true", "null_condition", "best", "worst", "best_word")
 CONDITION_KEY = {"image": "prompt", "mel": "text", "vector": "condition"}
 
 
@@ -102,7 +102,7 @@ class ConditionHeadroomStudy(StudyBase):
         common = {"search_steps": 0, "search_evals": 2 * spec.draws}
         out["true"] = ({}, {"condition_text": true_text, "surrogate_elbo": v_true,
                             "surrogate_gain": 0.0, "in_space": True, **common})
-        out["null"] = ({"null_condition": True},
+        out["null_condition"] = ({"null_condition": True},
                        {"condition_text": "", "surrogate_elbo": v_null,
                         "surrogate_gain": v_null - v_true, "in_space": False, **common})
         for name, direction in (("best", "max"), ("worst", "min")):
