@@ -39,9 +39,14 @@ class ConditionHeadroomStudy(StudyBase):
                  radius: float | None = 1.0, steps: int = 20, lr: float = 0.05,
                  draws: int = 8, seed: int = 0, t_start: float = 1e-5, batch_size: int = 8,
                  vocab_size: int = 16, word_passes: int = 1, n_items: int | None = None,
-                 n_samples: int = 4, guidance_scale: float = 0.0) -> None:
+                 n_samples: int = 4, guidance_scale: float = 0.0,
+                 worst_radius: float | None = None) -> None:
         self.adapter, self.data, self.space_name = adapter, data, space
         self.radius = None if radius is None else float(radius)
+        self.worst_radius = self.radius if worst_radius is None else float(worst_radius)
+        if self.worst_radius is None:
+            raise ValueError("the worst-condition search needs a bounded space: set radius or "
+                             "worst_radius (the likelihood can fall without limit)")
         self.spec = SearchSpec(steps=steps, lr=lr, draws=draws, seed=seed, t_start=t_start,
                                batch_size=batch_size)
         self.key = CONDITION_KEY[adapter.input_kind]
@@ -105,12 +110,14 @@ class ConditionHeadroomStudy(StudyBase):
         out["null_condition"] = ({"null_condition": True},
                        {"condition_text": "", "surrogate_elbo": v_null,
                         "surrogate_gain": v_null - v_true, "in_space": False, **common})
-        for name, direction in (("best", "max"), ("worst", "min")):
-            r = search_condition(ad, space, item_id, spec, direction)
-            out[name] = (space.payload(r.z), {
-                "condition_text": f"{space.name} ({direction} of the surrogate)",
+        bounded = (space if self.worst_radius == self.radius else
+                   build_space(self.space_name, ad, true_job, self.worst_radius))
+        for name, direction, sp in (("best", "max", space), ("worst", "min", bounded)):
+            r = search_condition(ad, sp, item_id, spec, direction)
+            out[name] = (sp.payload(r.z), {
+                "condition_text": f"{sp.name} ({direction} of the surrogate)",
                 "surrogate_elbo": r.value, "surrogate_gain": r.value - v_true,
-                "in_space": space.contains(r.z), "search_steps": spec.steps,
+                "in_space": sp.contains(r.z), "search_steps": spec.steps,
                 "search_evals": r.evaluations})
         words, v_word, _, evals = greedy_words(ad, true_job, _words(true_text) or [true_text],
                                                self.vocabulary(), self.key, space, item_id,
