@@ -102,9 +102,12 @@ def _batched(cond: dict, n: int) -> dict:
 
 
 def surrogate_elbo(adapter, prep: Prepared, t: torch.Tensor, eps: torch.Tensor,
-                   proposal: TimeProposal, spec: SearchSpec) -> torch.Tensor:
+                   proposal, spec: SearchSpec) -> torch.Tensor:
     """Return the ELBO estimate (nats, float64 scalar, differentiable in prep's tensors) of
-    one prepared condition on the given draws: estimators/elbo.py's terms, kept in autograd."""
+    one prepared condition on the given draws: estimators/elbo.py's terms, kept in autograd
+    (flow models: _flow_surrogate)."""
+    if surrogate_kind(adapter) == "flow":
+        return _flow_surrogate(adapter, prep, t, eps, proposal, spec)
     sch = adapter.schedule
     x0 = prep.x0.double()
     mask = (torch.ones_like(x0) if prep.mask is None
@@ -155,13 +158,61 @@ class SearchResult:
         return self.value - self.start_value
 
 
-def fixed_draws(space: ConditionSpace, sample_id: str, spec: SearchSpec, adapter
-                ) -> tuple[torch.Tensor, torch.Tensor, TimeProposal]:
-    """Return the search's fixed (t, eps, proposal): the ELBO ranker's first `draws` draws."""
-    proposal = TimeProposal(adapter.schedule, spec.t_start, spec.t_end)
+class LogUniformTimes:
+    """Times of the flow surrogate: t = t_s^(1 - u) (density 1 / (t ln(1/t_s)) on [t_s, 1]), so
+    the ELBO weight (1 - t) / t of the velocity loss becomes (1 - t) ln(1/t_s)."""
+
+    def __init__(self, t_start: float) -> None:
+        self.t_start, self.log_range = t_start, -math.log(t_start)
+
+    def quantile(self, u: torch.Tensor) -> torch.Tensor:
+        """Return t with Q(t) = u."""
+        return self.t_start ** (1 - u.double())
+
+    def weight(self, t: torch.Tensor) -> torch.Tensor:
+        """Return ((1 - t) / t) / q(t)."""
+        return (1 - t) * self.log_range
+
+
+def surrogate_kind(adapter) -> str:
+    """Return 'vp' (the adapter has the 'score' capability: the ELBO of estimators/elbo.py)
+    or 'flow' (a rectified-flow velocity model, x_t = (1 - t) x0 + t eps: the ELBO's
+    condition-dependent part, -E (1 - t) / t ||v - (eps - x0)||^2, Kingma & Gao 2023)."""
+    if "score" in adapter.capabilities:
+        return "vp"
+    from ..models.sd3.adapter import FlowNoise
+
+    if isinstance(getattr(adapter, "noise", None), FlowNoise):
+        return "flow"
+    raise ValueError(f"{adapter.model_id} has neither the 'score' capability (VP) nor a flow "
+                     "noise process: the condition search needs one of them")
+
+
+def fixed_draws(space: ConditionSpace, sample_id: str, spec: SearchSpec, adapter):
+    """Return the search's fixed (t, eps, proposal): the ELBO ranker's first `draws` draws
+    (VP), or the same golden-ratio and eps seeds on log-uniform times (flow)."""
+    if surrogate_kind(adapter) == "vp":
+        proposal = TimeProposal(adapter.schedule, spec.t_start, spec.t_end)
+    else:
+        proposal = LogUniformTimes(spec.t_start)
     shape = space.prepared(space.start()).x0.shape
     t, eps = draws_of(sample_id, spec.seed, range(int(spec.draws)), shape, proposal)
     return t, eps, proposal
+
+
+def _flow_surrogate(adapter, prep: Prepared, t, eps, proposal, spec) -> torch.Tensor:
+    """Return -mean over draws of weight(t) ||v(x_t, t | c) - (eps - x0)||^2 (nats, up to a
+    condition-independent constant), differentiable in prep's tensors."""
+    x0 = prep.x0.double()
+    out = []
+    for lo in range(0, len(t), spec.batch_size):
+        tt, e = t[lo:lo + spec.batch_size], eps[lo:lo + spec.batch_size].to(x0.device)
+        tv = tt.view(-1, *([1] * x0.dim())).to(x0.device)
+        xt = (1 - tv) * x0 + tv * e
+        v = adapter.drift(xt.to(prep.x0.dtype), tt.to(x0.device, prep.x0.dtype),
+                          _batched(prep.cond, len(tt))).double()
+        out.append(((v - (e - x0)) ** 2).flatten(1).sum(1))
+    return -(proposal.weight(t).to(x0.device) * torch.cat(out)).mean()
 
 
 def search_condition(adapter, space: ConditionSpace, sample_id: str, spec: SearchSpec,
