@@ -143,3 +143,34 @@ def test_study_refuses_an_unbounded_worst_search_before_scoring():
         ConditionHeadroomStudy(_model(), space="condition_vector", radius=None)
     with pytest.raises(ValueError, match="space must be one of"):
         ConditionHeadroomStudy(_model(), space="free_prior_mean")
+
+
+@pytest.mark.parametrize("family", ["sdxl", "sd3"])
+def test_tiny_tti_prompt_embedding_space(tmp_path, family):
+    import numpy as np
+
+    if family == "sdxl":
+        from dlik.models.sdxl.adapter import SDXLAdapter as cls
+        from dlik.models.sdxl.tiny import tiny_random_pipeline as make
+    else:
+        from dlik.models.sd3.adapter import SD3Adapter as cls
+        from dlik.models.sd3.tiny import tiny_random_sd3_pipeline as make
+    ad = cls(str(make(tmp_path / "tiny", sample_size=32) if family == "sdxl"
+                  else make(tmp_path / "tiny")))
+    img = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    job = Job("i", "true", {}, {"image": img, "prompt": "a red cube"})
+    text_prep = ad.prepare(job)
+    space = build_space("prompt_embedding", ad, job, 0.5)
+    same = ad.prepare(Job("i", "e", {}, {**job.payload, **space.payload(space.start())}))
+    for k in ("prompt_embeds", "pooled"):
+        assert torch.equal(same.cond[k], text_prep.cond[k])
+    spec = SearchSpec(steps=3, lr=0.05, draws=2, t_start=ad.t_min)
+    hi = search_condition(ad, space, "i", spec, "max")
+    lo = search_condition(ad, space, "i", spec, "min")
+    assert space.contains(hi.z) and space.contains(lo.z)
+    assert hi.value >= hi.start_value == lo.start_value >= lo.value
+    moved = ad.prepare(Job("i", "b", {}, {**job.payload, **space.payload(hi.z)}))
+    assert torch.allclose(moved.cond["prompt_embeds"],
+                          space.prepared(hi.z).cond["prompt_embeds"].detach().float())
+    with pytest.raises(ValueError, match="needs pooled_prompt_embeds too"):
+        ad.prepare(Job("i", "e", {}, {**job.payload, "prompt_embeds": same.cond["prompt_embeds"]}))
