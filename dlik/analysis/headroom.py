@@ -47,6 +47,7 @@ def headroom_per_input(df: pd.DataFrame) -> pd.DataFrame:
         se_n = out["headroom_se"] * LN2 * out["n_dims"]
         out["confirmed"] = bool(sg > 0 and eg > 0 and (math.isnan(se_n) or eg > 2 * se_n))
         out["search_s"] = float(g["search_s"].max()) if "search_s" in g else math.nan
+        out["exact_s"] = float(g["wall_s"].sum()) if "wall_s" in g else math.nan
         out["best_word_text"] = (by["best_word"].get("condition_text")
                                  if "best_word" in by else None)
         rows.append(out)
@@ -69,7 +70,8 @@ def _mean_se(v: pd.Series) -> tuple[float, float, float, int]:
 def headroom_summary(per: pd.DataFrame) -> pd.DataFrame:
     """Return per model and condition: mean delta bpd vs true with its SE over inputs (paired:
     one input, both conditions), the 95% t CI, the largest probe SE, the surrogate's and the
-    exact gain (nats), the true share, the confirmed count, n and the search cost per input."""
+    exact gain (nats), the true share, the confirmed count, n and the cost per input (search
+    and exact scoring wall seconds)."""
     rows = []
     for model, g in per.groupby("model_id", sort=False):
         for c in ORDER[:1] + ORDER[2:]:
@@ -83,8 +85,10 @@ def headroom_summary(per: pd.DataFrame) -> pd.DataFrame:
                 "surrogate_gain_nats": float(g[f"surrogate_gain_{c}"].mean()),
                 "exact_gain_nats": float(g[f"exact_gain_{c}"].mean()),
                 "true_share": _mean_se(g["true_share"])[0] if c == "best" else math.nan,
+                "true_share_se": _mean_se(g["true_share"])[1] if c == "best" else math.nan,
                 "confirmed": f"{int(g['confirmed'].sum())}/{len(g)}" if c == "best" else "",
-                "search_s_per_input": float(g["search_s"].mean())})
+                "search_s_per_input": float(g["search_s"].mean()),
+                "exact_s_per_input": float(g["exact_s"].mean())})
     return pd.DataFrame(rows)
 
 
