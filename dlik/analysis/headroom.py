@@ -99,7 +99,7 @@ def headroom_figure(per: pd.DataFrame):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.4 * max(len(per), 1)))
+    fig, ax = plt.subplots(figsize=(7, 1.4 + 0.45 * max(len(per), 1)))
     marks = {"null_condition": ("x", "grey"), "true": ("o", "black"),
              "best_word": ("s", "tab:blue"), "best": ("^", "tab:green")}
     labels = [f"{m.split(':')[-1][:18]} / {s}" for m, s in zip(per["model_id"], per["sample_id"])]
@@ -107,8 +107,9 @@ def headroom_figure(per: pd.DataFrame):
     for c, (mk, col) in marks.items():
         ax.scatter(per[f"bpd_{c}"], y, marker=mk, color=col, label=c, zorder=3)
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel("bpd (exact, paired)")
-    ax.legend(fontsize=7, loc="best")
+    ax.set_ylim(-0.6, len(per) - 0.4)
+    ax.set_xlabel("bpd (exact, paired; lower = more likely)")
+    ax.legend(fontsize=7, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
