@@ -119,7 +119,7 @@ class ConditionHeadroomStudy(StudyBase):
                 "surrogate_elbo": r.value, "surrogate_gain": r.value - v_true,
                 "in_space": sp.contains(r.z), "search_steps": spec.steps,
                 "search_evals": r.evaluations})
-        words, v_word, _, evals = greedy_words(ad, true_job, _words(true_text) or [true_text],
+        words, v_word, _, evals = greedy_words(ad, true_job, true_text.split() or [true_text],
                                                self.vocabulary(), self.key, space, item_id,
                                                spec, "max", self.word_passes)
         out["best_word"] = ({self.key: " ".join(words)}, {
@@ -131,5 +131,5 @@ class ConditionHeadroomStudy(StudyBase):
 
 
 def _words(text: str) -> list[str]:
-    """Return the lower-case words of a text (letters and apostrophes)."""
-    return re.findall(r"[a-z']+", text.lower())
+    """Return the lower-case words of a text (letters, digits and apostrophes)."""
+    return re.findall(r"[a-z0-9']+", text.lower())
