@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dlik.analysis.headroom import headroom_per_input, headroom_summary
+from dlik.analysis.headroom import headroom_per_input, headroom_plot, headroom_summary
 from dlik.engine.solve import SolverSpec
 from dlik.estimators.condition_search import (SearchSpec, search_condition,
                                               surrogate_of_payloads)
@@ -82,7 +82,7 @@ def test_searches_stay_in_the_declared_ball_and_repeat_exactly():
         build_space("nope", ad, job, None)
 
 
-def test_study_verifies_found_conditions_with_the_exact_paired_likelihood():
+def test_study_verifies_found_conditions_with_the_exact_paired_likelihood(tmp_path):
     ad = _model()
     study = ConditionHeadroomStudy(ad, space="condition_vector", radius=None, steps=150,
                                    lr=0.1, draws=32, n_samples=2, vocab_size=4,
@@ -110,6 +110,11 @@ def test_study_verifies_found_conditions_with_the_exact_paired_likelihood():
     assert best["n"] == 2
     assert best["delta_bpd_vs_true"] == pytest.approx(-per["headroom_bpd"].mean(), rel=1e-12)
     assert best["se"] == pytest.approx(per["headroom_bpd"].std(ddof=1) / math.sqrt(2), rel=1e-9)
+    share = (per["bpd_null_condition"] - per["bpd_true"]) / (per["bpd_null_condition"]
+                                                            - per["bpd_best"])
+    assert best["true_share"] == pytest.approx(share.mean(), rel=1e-12)
+    (png, _), = headroom_plot(df, tmp_path)
+    assert png.stat().st_size > 1000
 
 
 def test_tiny_gradtts_embedding_condition_equals_the_text_at_the_true_point(tmp_path):

@@ -113,3 +113,20 @@ def headroom_figure(per: pd.DataFrame):
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def headroom_plot(df: pd.DataFrame, out) -> list:
+    """Return [(PNG, caption)] for dlik report: the per-input dot plot of headroom_figure."""
+    from pathlib import Path
+
+    per = headroom_per_input(df)
+    if per.empty:
+        raise ValueError("no input has an ok 'true' row")
+    png = Path(out) / "headroom.png"
+    fig = headroom_figure(per)
+    fig.savefig(png, dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return [(png, "per input: bpd under the null, true, best-word and best-found conditions "
+                  "(exact paired likelihood)")]
