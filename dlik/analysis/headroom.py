@@ -99,18 +99,24 @@ def headroom_figure(per: pd.DataFrame):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 1.4 + 0.45 * max(len(per), 1)))
+    models = list(dict.fromkeys(per["model_id"]))
+    sizes = [int((per["model_id"] == m).sum()) for m in models]
+    fig, axes = plt.subplots(len(models), 1, squeeze=False, height_ratios=sizes,
+                             figsize=(7, 1.2 + 0.9 * len(models) + 0.4 * len(per)))
     marks = {"null_condition": ("x", "grey"), "true": ("o", "black"),
              "best_word": ("s", "tab:blue"), "best": ("^", "tab:green")}
-    labels = [f"{m.split(':')[-1][:18]} / {s}" for m, s in zip(per["model_id"], per["sample_id"])]
-    y = np.arange(len(per))
-    for c, (mk, col) in marks.items():
-        ax.scatter(per[f"bpd_{c}"], y, marker=mk, color=col, label=c, zorder=3)
-    ax.set_yticks(y, labels, fontsize=7)
-    ax.set_ylim(-0.6, len(per) - 0.4)
-    ax.set_xlabel("bpd (exact, paired; lower = more likely)")
-    ax.legend(fontsize=7, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-    ax.grid(axis="x", alpha=0.3)
+    for ax, model in zip(axes[:, 0], models):
+        g = per[per["model_id"] == model]
+        y = np.arange(len(g))
+        for c, (mk, col) in marks.items():
+            ax.scatter(g[f"bpd_{c}"], y, marker=mk, color=col, label=c, zorder=3)
+        ax.set_yticks(y, list(g["sample_id"]), fontsize=7)
+        ax.set_ylim(-0.6, len(g) - 0.4)
+        ax.set_title(model, fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel("bpd (exact, paired; lower = more likely)")
+    axes[0, 0].legend(fontsize=7, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.12),
+                      frameon=False)
     fig.tight_layout()
     return fig
 
