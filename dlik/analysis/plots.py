@@ -224,12 +224,14 @@ def tti_generative_guidance(df: pd.DataFrame, out: Path) -> list[tuple[Path, str
              "per kind (paper Tables 4, 5, 7)")]
 
 
+from .headroom import headroom_plot  # noqa: E402
+
 PlotFn = Callable[[pd.DataFrame, Path], list[tuple[Path, str]]]
 PLOTS: dict[str, list[PlotFn]] = {
     "text_agnostic": [text_swap_histograms], "quality": [quality_levels],
     "generative_path": [generative_path], "nbest": [wer_bars], "speaker": [speaker_matrix],
     "domain_adaptation": [domain_bars], "sanity_gaussian": [gaussian_gap],
-    "tti_generative_path": [tti_generative_guidance],
+    "tti_generative_path": [tti_generative_guidance], "headroom": [headroom_plot],
 }
 
 

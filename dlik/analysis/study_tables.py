@@ -146,6 +146,21 @@ def _attribution(df, args) -> str:
     return render(attribution_table(df), args.format, "{:.4f}")
 
 
+def _headroom(df, args) -> str:
+    from .headroom import headroom_figure, headroom_per_input, headroom_summary
+
+    per = headroom_per_input(df)
+    if per.empty:
+        return "no input has an ok 'true' row"
+    if args.out:
+        headroom_figure(per).savefig(args.out.with_suffix(".png"), dpi=120)
+    cols = ["model_id", "sample_id", "bpd_null_condition", "bpd_true", "bpd_best_word",
+            "bpd_best", "bpd_worst", "headroom_bpd", "headroom_se", "true_share", "confirmed",
+            "best_word_text", "search_s"]
+    return (render(per[cols], args.format, "{:.4f}") + "\n\n"
+            + render(headroom_summary(per), args.format, "{:.4f}"))
+
+
 def _elbo_agreement(df, args) -> str:
     from .elbo_agreement import elbo_agreement_table
 
@@ -211,6 +226,8 @@ TABLES: dict[str, tuple[Callable, str]] = {
     "pmi": (_pmi, "pmi = log p(x|c) - log p(x|null) in bits and bits/dim per condition"),
     "attribution": (_attribution,
                     "shared-path attribution: mean d log p per t-bin (PNG beside --out)"),
+    "headroom": (_headroom, "condition headroom: bpd under true / null / best / worst / "
+                 "best-word conditions, headroom with paired SEs (PNG beside --out)"),
     "elbo_agreement": (_elbo_agreement,
                        "ELBO ranker vs exact likelihood: Kendall tau, top-1 agreement, cost ratio"),
     "architectures": (_architectures, "TTI models side by side (model_id): prompt-confound "

@@ -221,13 +221,31 @@ class SDXLAdapter:
         gs = 0.0 if null else check_guidance_scale(self.guidance_scale if gs is None else gs)
         c, h, w = self.latent_shape
         big_h, big_w = self.image_size
+        cond = self.prompt_cond(prompt, gs, orig)
+        if payload.get("prompt_embeds") is not None and not null:
+            cond = self._embedded(cond, payload)
         return Prepared(
-            x0=x0, cond=self.prompt_cond(prompt, gs, orig),
+            x0=x0, cond=cond,
             columns={"prompt": prompt, "null_prompt": prompt is None,
                      "prompt_tokens": None if prompt is None else self.text.encode(prompt)[2],
                      "guidance_scale": gs, "vae_mode": self.vae_mode,
                      "image_size": f"{big_h}x{big_w}", **self.latents.columns},
             bpd_dims={"latent_bpd": c * h * w, "latent_bits_per_pixel_dim": 3 * big_h * big_w})
+
+    def _embedded(self, cond: dict, payload: dict[str, Any]) -> dict:
+        """Return cond with the payload's `prompt_embeds` [L, D] and `pooled_prompt_embeds`
+        [P] (the condition-headroom search's conditions: text-encoder outputs no prompt need
+        spell), checked against the prompt's own shapes."""
+        out = dict(cond)
+        for key, slot in (("prompt_embeds", "prompt_embeds"), ("pooled_prompt_embeds", "pooled")):
+            if payload.get(key) is None:
+                raise ValueError("payload prompt_embeds needs pooled_prompt_embeds too")
+            v = torch.as_tensor(payload[key]).to(cond[slot])
+            if v.shape != cond[slot].shape or not torch.isfinite(v).all():
+                raise ValueError(f"{key} must be finite with shape {tuple(cond[slot].shape)}, "
+                                 f"got {tuple(v.shape)}")
+            out[slot] = v
+        return out
 
     def embeddings(self, prompt: str | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (prompt_embeds [L, D], pooled [P]) of a prompt, None = the unconditional one."""
