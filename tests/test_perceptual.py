@@ -136,8 +136,8 @@ def test_tti_perceptual_end_to_end(tmp_path, capsys):
     out = subprocess.run(
         [sys.executable, "-m", "dlik.cli", "run", "experiment=tti_perceptual",
          "solver.method=euler", "solver.step_size=0.25", "progress=false", "data.n_items=1",
-         f"paths.output_root={tmp_path}", "run_name=t"], capture_output=True, text=True, timeout=600, cwd=tmp_path,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+         f"paths.output_root={tmp_path}", "run_name=t"], capture_output=True, text=True,
+        timeout=600, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
     csv = tmp_path / "tti_perceptual" / "t" / "results.csv"
     df = pd.read_csv(csv)
@@ -148,8 +148,8 @@ def test_tti_perceptual_end_to_end(tmp_path, capsys):
     assert (np.diff(noise["ssim"]) < 0).all() and (noise["ssim"] < 1).all()
     assert df["ms_ssim"].isna().all()  # 64 x 64: below 5 scales of the 11-tap window
     assert df["perceptual_note"].str.contains("ms_ssim: image 64x64 is too small").all()
-    assert (df["perceptual_versions"] == f"torchmetrics={importlib.metadata.version('torchmetrics')}"
-            ).all()
+    version = importlib.metadata.version("torchmetrics")
+    assert (df["perceptual_versions"] == f"torchmetrics={version}").all()
     capsys.readouterr()
     assert main(["perceptual", "-i", str(csv), "--out", str(tmp_path / "p.md")]) == 0
     assert (tmp_path / "p.png").stat().st_size > 0
