@@ -195,3 +195,16 @@ def test_perceptual_table_on_known_relations():
                                                abs=1e-12)
     with pytest.raises(ValueError, match="study.perceptual=true"):
         perceptual_table(df.drop(columns="dnsmos_ovrl"))
+
+
+def test_report_section_has_the_scatter(tmp_path):
+    from dlik.analysis.report import build_report
+
+    run = tmp_path / "runs" / "tts_perceptual" / "r"
+    run.mkdir(parents=True)
+    _handmade().assign(experiment="tts_perceptual", condition_id="c").to_csv(
+        run / "results.csv", index=False)
+    md = build_report([tmp_path / "runs"], tmp_path / "rep").read_text()
+    assert "### Table `perceptual`" in md and "perceptual.png" in md
+    pngs = list((tmp_path / "rep").rglob("perceptual.png"))
+    assert len(pngs) == 1 and Image.open(pngs[0]).size[0] >= 2 * 260  # two kinds' panels
