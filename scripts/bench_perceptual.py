@@ -1,6 +1,7 @@
 """Wall time each perceptual measure adds to one study row (one thread): HiFi-GAN vocoding of a
 2.5 s mel, DNSMOS, PESQ-WB, STOI, SSIM of a 64x64 image, MS-SSIM of a 256x256 one. Prints one
-JSON line per measure: the first call (model load / JIT included) and the median of the rest.
+JSON line per measure: wall and CPU seconds of the first call (model load / JIT included)
+and the medians of the rest (CPU seconds are the ones a busy shared machine does not inflate).
 
     python scripts/bench_perceptual.py [--repeats 5]
 """
@@ -22,16 +23,16 @@ torch.set_num_threads(1)
 
 
 def _time(fn, repeats: int) -> dict:
-    t0 = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t0
-    rest = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+    """Return the wall and CPU seconds of the first call and the medians of the next ones."""
+    out = []
+    for _ in range(repeats + 1):
+        w, c = time.perf_counter(), time.process_time()
         fn()
-        rest.append(time.perf_counter() - t0)
-    return {"first_s": round(first, 4), "median_s": round(float(np.median(rest)), 4),
-            "repeats": repeats}
+        out.append((time.perf_counter() - w, time.process_time() - c))
+    rest = np.array(out[1:])
+    return {"first_wall_s": round(out[0][0], 4), "first_cpu_s": round(out[0][1], 4),
+            "median_wall_s": round(float(np.median(rest[:, 0])), 4),
+            "median_cpu_s": round(float(np.median(rest[:, 1])), 4), "repeats": repeats}
 
 
 def main() -> None:
