@@ -190,7 +190,9 @@ def test_perceptual_table_on_known_relations():
     assert hump["within_spearman"] == pytest.approx(0.0, abs=1e-12)
     assert "within_spearman" in hump["ci_has_0"]
     pooled = t.loc["pooled"]
-    assert pooled["n_rows"] == len(df)
+    assert pooled["n_rows"] == len(df) and not pooled["few_inputs"]
+    few = perceptual_table(df[df["sample_id"].isin(["u0", "u1", "u2"])], n_boot=50)
+    assert few["few_inputs"].all()  # 3 inputs: flagged whatever the CIs say
     assert pooled["spearman"] == pytest.approx(spearmanr(df["bpd"], df["dnsmos_ovrl"])[0],
                                                abs=1e-12)
     with pytest.raises(ValueError, match="study.perceptual=true"):

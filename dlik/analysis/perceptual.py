@@ -10,6 +10,7 @@ import pandas as pd
 from scipy.stats import kendalltau, rankdata
 
 from .bootstrap import bootstrap_ci
+from .resolution import MIN_BOOTSTRAP_N
 from .figures import pyplot
 
 MEASURES = ["dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808", "pesq_wb", "stoi",
@@ -86,7 +87,8 @@ def _correlations(g: pd.DataFrame, m: str, n_boot: int, seed: int) -> dict:
 
 def perceptual_table(df: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:
     """Return per (measure, kind incl. pooled): n, Spearman and Kendall of bpd with the measure
-    over rows and within inputs, 95% bootstrap CIs over inputs, and which CIs include 0."""
+    over rows and within inputs, 95% bootstrap CIs over inputs, which CIs include 0, and
+    few_inputs (fewer than 8 inputs: the CIs are too coarse to resolve anything)."""
     ok = df[df["status"] == "ok"] if "status" in df else df
     measures = measure_columns(ok)
     if not measures:
@@ -102,6 +104,7 @@ def perceptual_table(df: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.
             r = {"measure": m, "kind": name, **_correlations(g, m, n_boot, seed)}
             r["ci_has_0"] = ", ".join(s for s in STATS if not r[f"{s}_lo"] > 0
                                       and not r[f"{s}_hi"] < 0) or "-"
+            r["few_inputs"] = r["n_inputs"] < MIN_BOOTSTRAP_N  # CIs over < 8 inputs: no claim
             rows.append(r)
     return pd.DataFrame(rows)
 
@@ -116,7 +119,8 @@ def display_table(t: pd.DataFrame) -> pd.DataFrame:
     for s in STATS:
         out[s] = t[s]
         out[f"{s}_ci"] = [_ci(lo, hi) for lo, hi in zip(t[f"{s}_lo"], t[f"{s}_hi"])]
-    out["ci_has_0"] = t["ci_has_0"]
+    out["ci_has_0"] = [f"n<{MIN_BOOTSTRAP_N}: all" if few else c
+                       for c, few in zip(t["ci_has_0"], t["few_inputs"])]
     return out
 
 

@@ -135,7 +135,8 @@ def _perceptual(df, args) -> str:
     notes = ["rank correlations of bpd with each measure over rows (clean rows in every kind); "
              "within_*: mean over inputs of the correlation across that input's levels; CIs: "
              "95% percentile bootstrap over inputs; agreement = negative (higher bpd, lower "
-             "quality); ci_has_0 lists the statistics not resolved from 0",
+             "quality); ci_has_0 lists the statistics not resolved from 0 (all of them under 8 "
+             "inputs: a bootstrap over so few inputs resolves nothing)",
              *_noise_notes(df, table=table, n_column="n_inputs")]
     return _with_notes(render(display_table(table), args.format, "{:+.2f}"), notes, args.format)
 
