@@ -132,7 +132,7 @@ def plot_perceptual(df: pd.DataFrame, path) -> None:
     measures, kind = measure_columns(ok), kind_column(ok)
     kinds = [k for k in ok[kind].unique() if k not in REFERENCE_KINDS] or list(ok[kind].unique())
     fig, axes = plt.subplots(len(measures), len(kinds), squeeze=False,
-                             figsize=(2.6 * len(kinds), 2.3 * len(measures)))
+                             figsize=(max(2.6 * len(kinds), 5.2), 2.3 * len(measures)))
     ref = ok[ok[kind].isin(REFERENCE_KINDS)]
     for i, m in enumerate(measures):
         for j, k in enumerate(kinds):
@@ -147,8 +147,8 @@ def plot_perceptual(df: pd.DataFrame, path) -> None:
                 ax.set_ylabel("bpd (bits/dim)", fontsize=8)
             if i == 0:
                 ax.set_title(str(k), fontsize=9)
-    fig.suptitle(f"bpd vs perceptual measures (n inputs = {ok['sample_id'].nunique()}; grey: "
-                 "clean rows; agreement = falling trend)", fontsize=9)
-    fig.tight_layout()
+    fig.suptitle(f"bpd vs perceptual measures, n inputs = {ok['sample_id'].nunique()}\n(grey: "
+                 "clean / real rows; agreement = falling trend)", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     fig.savefig(path, dpi=100)
     plt.close(fig)
