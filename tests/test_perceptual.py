@@ -210,3 +210,17 @@ def test_report_section_has_the_scatter(tmp_path):
     assert "### Table `perceptual`" in md and "perceptual.png" in md
     pngs = list((tmp_path / "rep").rglob("perceptual.png"))
     assert len(pngs) == 1 and Image.open(pngs[0]).size[0] >= 2 * 260  # two kinds' panels
+
+
+def test_generative_rows_have_dnsmos_and_say_why_no_pesq():
+    import torch
+
+    from dlik.data.audio import mel_spectrogram
+    from dlik.experiments.perceptual_rows import VocodedSpeech
+
+    mel = mel_spectrogram(torch.from_numpy(vowels(sr=22050, dur=1.5).astype(np.float32)))
+    cols = VocodedSpeech().columns(None, mel)  # a sample: no time-aligned reference
+    assert 1.0 <= cols["dnsmos_ovrl"] <= 5.0 and 1.0 <= cols["dnsmos_p808"] <= 5.0
+    assert cols["pesq_wb"] is None and cols["stoi"] is None
+    assert cols["perceptual_note"] == ("pesq_wb: no time-aligned clean reference for this row; "
+                                       "stoi: no time-aligned clean reference for this row")
