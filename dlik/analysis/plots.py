@@ -227,11 +227,23 @@ def tti_generative_guidance(df: pd.DataFrame, out: Path) -> list[tuple[Path, str
 from .headroom import headroom_plot  # noqa: E402
 
 PlotFn = Callable[[pd.DataFrame, Path], list[tuple[Path, str]]]
+
+
+def perceptual_scatter(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
+    """Return [(PNG, caption)]: bpd against each perceptual measure, one panel per kind."""
+    from .perceptual import plot_perceptual
+
+    plot_perceptual(df, out / "perceptual.png")
+    return [(out / "perceptual.png", "bpd against each perceptual measure (rows), one panel "
+             "per perturbation kind (columns), clean rows in grey; agreement = falling trend")]
+
+
 PLOTS: dict[str, list[PlotFn]] = {
     "text_agnostic": [text_swap_histograms], "quality": [quality_levels],
     "generative_path": [generative_path], "nbest": [wer_bars], "speaker": [speaker_matrix],
     "domain_adaptation": [domain_bars], "sanity_gaussian": [gaussian_gap],
     "tti_generative_path": [tti_generative_guidance], "headroom": [headroom_plot],
+    "perceptual": [quality_levels, perceptual_scatter],
 }
 
 

@@ -124,6 +124,23 @@ def _tti_quality(df, args) -> str:
     return _level_table(df, args, tti_quality_table)
 
 
+def _perceptual(df, args) -> str:
+    from .perceptual import display_table, perceptual_table, plot_perceptual
+
+    table = perceptual_table(df, seed=args.seed)
+    if args.format == "csv":
+        return render(table, "csv", "{:.4f}")
+    if args.out:
+        plot_perceptual(df, args.out.with_suffix(".png"))
+    notes = ["rank correlations of bpd with each measure over rows (clean rows in every kind); "
+             "within_*: mean over inputs of the correlation across that input's levels; CIs: "
+             "95% percentile bootstrap over inputs; agreement = negative (higher bpd, lower "
+             "quality); ci_has_0 lists the statistics not resolved from 0 (all of them under 8 "
+             "inputs: a bootstrap over so few inputs resolves nothing)",
+             *_noise_notes(df, table=table, n_column="n_inputs")]
+    return _with_notes(render(display_table(table), args.format, "{:+.2f}"), notes, args.format)
+
+
 # Beyond the paper (README section of that name): protocols, pmi, attribution, ELBO agreement.
 def _protocols(df, args) -> str:
     from .protocols import protocol_notes, protocol_table
@@ -232,6 +249,9 @@ TABLES: dict[str, tuple[Callable, str]] = {
                        "ELBO ranker vs exact likelihood: Kendall tau, top-1 agreement, cost ratio"),
     "architectures": (_architectures, "TTI models side by side (model_id): prompt-confound "
                       "accuracy and image-quality slopes; give each model's CSVs"),
+    "perceptual": (_perceptual, "bpd vs perceptual measures (DNSMOS, PESQ, STOI, SSIM): "
+                   "Spearman/Kendall per kind and pooled, within-input, bootstrap CIs (PNG "
+                   "beside --out)"),
     "prompt_confounds": (_prompt_confounds, "Table 6: argmax-likelihood prompt accuracy "
                          "(class-mean, per image, MRR), confusions"),
 }
