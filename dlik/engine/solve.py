@@ -78,10 +78,13 @@ class SolverSpec:
     replay_slack: float = 1.0
     """A replayed row whose embedded error ratio exceeds this on any step (1 = at tolerance) is
     re-integrated on its own steps and says so (steps = own, replay_err); inf never checks."""
-    net_batch: int | None = 8
+    net_batch: int | None = None
     """Every network call is made on exactly this many rows (chunked, the last padded by
-    repeating a row), so a row's numbers never depend on how many rows share its batch; null
-    calls the network on the rows as they come (fastest, but fp32 rows then move with batch)."""
+    repeating a row), so a row's numbers never depend on which rows share its batch (fp32
+    kernels pick their blocking by batch size). None: the engine calls the network on the
+    rows as they come; a run (dlik run, dlik.score) resolves None to its batch_size, so its
+    rows do not depend on neighbours, shard or resume; set it to keep rows fixed across
+    batch sizes too. Adaptive pilots always run alone (width 1)."""
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> SolverSpec:
@@ -111,7 +114,8 @@ class SolverSpec:
                 "max_steps": self.max_steps, "time_change": self.time_change,
                 "estimator": self.estimator, "n_probes": self.n_probes,
                 "t_start": self.t_start, "t_end": self.t_end, "probes": self.probes,
-                "steps": self.resolved_steps, "refresh": self.refresh}
+                "steps": self.resolved_steps, "refresh": self.refresh,
+                "net_batch": self.net_batch}
 
     def __post_init__(self) -> None:
         check_estimator(self.estimator)

@@ -8,7 +8,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -32,6 +32,8 @@ class ScoreSettings:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.solver.net_batch is None:  # the network's call width: the run's batch size
+            object.__setattr__(self, "solver", replace(self.solver, net_batch=self.batch_size))
 
 
 @dataclass
@@ -146,11 +148,11 @@ class Runner:
             progress=self._progress, **kw)
 
     def _pilot_grids(self, batch: list[tuple[Job, Prepared]], start: float) -> None:
-        """Integrate, with error control, the pilot row of each input of the batch that has no
-        step sequence yet; keep its accepted steps (None when the pilot failed: that input's
-        rows then control their own steps) and, when the pilot is in the batch, its row."""
+        """Integrate alone (network width 1), with error control, the pilot row of each input
+        of the batch that has no step sequence yet, so its grid is a function of its input;
+        keep its accepted steps (None when the pilot failed: that input's rows then control
+        their own steps) and, when the pilot is in the batch, its row."""
         here = {j.key: (j, p) for j, p in batch}
-        need: dict[tuple, list[tuple[Job, Prepared]]] = {}
         for job, _ in batch:
             iid = job.input_id
             if iid in self._grids:
@@ -159,30 +161,15 @@ class Runner:
             self._grids[iid] = None
             try:
                 item = here.get(pilot.key) or (pilot, self.adapter.prepare(pilot.staged()))
+                res = self._likelihood([item], record_grids=True, net_batch=1)
             except Exception as exc:  # noqa: BLE001 - the input falls back to own steps
                 tqdm.write(f"[dlik] pilot {pilot.key} failed ({type(exc).__name__}: {exc}); "
                            f"rows of {iid!r} control their own steps", file=sys.stderr)
                 continue
-            need.setdefault(item[1].bucket_key, []).append(item)
-        for group in need.values():
-            try:
-                self._pilot_group(group, here, start)
-            except Exception:  # noqa: BLE001 - a failing batch of pilots: each on its own,
-                for item in group:  # so one bad pilot demotes only its own input
-                    try:
-                        self._pilot_group([item], here, start)
-                    except Exception as exc:  # noqa: BLE001 - that input: own steps
-                        tqdm.write(f"[dlik] pilot {item[0].key} failed ({type(exc).__name__}: "
-                                   f"{exc}); rows of {item[0].input_id!r} control their own "
-                                   "steps", file=sys.stderr)
-
-    def _pilot_group(self, group: list[tuple[Job, Prepared]], here: dict, start: float) -> None:
-        res = self._likelihood(group, record_grids=True)
-        for i, ((job, _), row) in enumerate(zip(group, self._rows(group, res, start, "shared"))):
-            if res.status[i] == "ok":
-                self._grids[job.input_id] = res.grids[i]
-            if job.key in here:  # the pilot's own row is its adaptive result
-                self._pilot_rows[job.key] = row
+            if res.status[0] == "ok":
+                self._grids[iid] = res.grids[0]
+            if pilot.key in here:  # the pilot's own row is its adaptive result
+                self._pilot_rows[pilot.key] = self._rows([item], res, start, "shared")[0]
 
     def _error_row(self, job: Job, exc: BaseException, columns: dict | None = None) -> dict:
         msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
