@@ -15,7 +15,7 @@ import torch
 
 from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 
-from .test_gradtts_model import TINY
+from .helpers import TINY
 
 FAST = ["solver.method=euler", "solver.step_size=0.25", "progress=false",
         "data.n_utterances=2"]

@@ -27,8 +27,8 @@ MISSING = ("", "nan", "NaN")
 def read_results(source: str | Path | IO[str]) -> pd.DataFrame:
     """Return a results CSV (path or text buffer) with ids and texts as written and exact
     floats; empty cells, "nan" and "NaN" are missing, nothing else."""
-    return pd.read_csv(source, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False, na_values=list(MISSING),
-                       **EXACT_FLOATS)
+    return pd.read_csv(source, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False,
+                       na_values=list(MISSING), **EXACT_FLOATS)
 
 
 def read_many(paths: list[Path]) -> pd.DataFrame:
