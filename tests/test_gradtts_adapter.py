@@ -11,7 +11,7 @@ from dlik.models.base import Job
 from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 from dlik.models.gradtts.adapter import GradTTSAdapter
 
-from .test_gradtts_model import TINY
+from .helpers import TINY
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,9 @@ import pandas as pd
 from .bootstrap import bootstrap_ci
 
 GROUP = ("image_set", "attribute", "guidance_scale", "source")
+# What tells two runs apart: an image scored by two models (or at two sizes, or through two VAE
+# modes) is two images here, never one image with two true prompts.
+RUN = ("model_id", "image_size", "vae_mode")
 NEEDS = ("sample_id", *GROUP, "true_label", "candidate_label", "status")
 SOURCE_ORDER = ("original", "reconstruction")
 NO_CLIP = "no local CLIP (study.clip_model=null)"
@@ -47,7 +50,7 @@ def predictions(df: pd.DataFrame, score: str = "logp_nats",
     _check(df, score)
     d = df.assign(_score=pd.to_numeric(df[score], errors="coerce"))
     d["_ok"] = (d["status"] == "ok") & d["_score"].notna()
-    keys = [*groups, "sample_id"]
+    keys = [*[c for c in RUN if c in df.columns], *groups, "sample_id"]
     rows = []
     for key, g in d.groupby(keys, sort=False, dropna=False):
         true = g[g["candidate_label"].astype(str) == g["true_label"].astype(str)]
@@ -176,7 +179,15 @@ def prompt_confounds(df: pd.DataFrame, seed: int = 0
                      ) -> tuple[pd.DataFrame, dict[tuple, pd.DataFrame]]:
     """Return (table, confusion matrices): per (image_set, attribute) the random and CLIP
     rows, then one likelihood row per (guidance_scale, source); matrices keyed by (system,
-    image_set, attribute, guidance_scale, source), guidance_scale None for CLIP."""
+    image_set, attribute, guidance_scale, source), guidance_scale None for CLIP. Rows of more
+    than one run (model_id, image_size, vae_mode) are refused: compare models with the
+    architectures table."""
+    for c in [c for c in RUN if c in df.columns]:
+        vals = sorted(df[c].dropna().astype(str).unique())
+        if len(vals) > 1:
+            raise ValueError(f"the rows come from more than one run: {c} takes the values "
+                             f"{vals}; give one run's CSV(s) (dlik tables prompt_confounds), or "
+                             "compare models side by side with dlik tables architectures")
     pred = predictions(df)
     if pred.empty:
         raise ValueError("no image has every candidate prompt scored with status ok")
@@ -211,7 +222,8 @@ def prompt_confounds(df: pd.DataFrame, seed: int = 0
 
 def table_notes(table: pd.DataFrame, df: pd.DataFrame) -> list[str]:
     """Return the lines printed under the table: what the columns are, what was left out."""
-    n_img = df.groupby([*GROUP, "sample_id"], dropna=False).ngroups
+    n_img = df.groupby([*[c for c in RUN if c in df.columns], *GROUP, "sample_id"],
+                       dropna=False).ngroups
     n_used = int(table.loc[table["system"] == "likelihood", "n_images"].sum())
     ks = ", ".join(dict.fromkeys(f"{a} {k}" for a, k in zip(table["attribute"],
                                                              table["n_candidates"])))

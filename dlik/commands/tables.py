@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from ..analysis.legacy import upgrade_columns
 from ..analysis.paper_numbers import beside
 from ..analysis.tables import TABLES, build_parser
+from ..io.results import read_many
 
 
 def main(argv: list[str]) -> int:
@@ -15,7 +14,7 @@ def main(argv: list[str]) -> int:
     for p in args.input:
         if not p.exists():
             raise SystemExit(f"dlik tables: error: input {p} does not exist")
-    df = upgrade_columns(pd.concat([pd.read_csv(p) for p in args.input], ignore_index=True))
+    df = upgrade_columns(read_many(args.input))  # as dlik report reads them
     fn, _ = TABLES[args.table]
     try:
         with beside(args.table):  # the paper's numbers beside ours (paper_numbers.json)
