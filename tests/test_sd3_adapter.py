@@ -107,8 +107,7 @@ def test_trained_range_and_refusals(folder, adapter):
         adapter.score(None, None, None)
     from dlik.models.sdxl.adapter import SDXLAdapter
 
-    with pytest.raises(FileNotFoundError, match=r"SDXL folder .* missing the component "
-                       r"folder\(s\) \['unet'\]"):
+    with pytest.raises(ValueError, match=r"is a flow scheduler, not vp"):  # refused up front
         SDXLAdapter(str(folder))
 
 

@@ -3,6 +3,8 @@ listing, sample-wise shards, derived columns recomputed at merge, one SolverSpec
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 
 import pandas as pd
@@ -189,7 +191,10 @@ def test_solver_presets_compose_over_the_base():
     assert specs["dopri5_1e-5_2probes"].atol == 1e-5 and specs["rk4_25steps"].step_size == 0.04
     from dlik.commands.config import solver_preset  # bench / the Python API: same presets
 
-    assert {p: solver_preset(p) for p in presets} == specs
+    # a run resolves net_batch null to its batch_size (configs/config.yaml); the presets keep null
+    assert {p: replace(solver_preset(p), net_batch=s.net_batch) for p, s in specs.items()} == specs
+    assert {s.net_batch for s in specs.values()} == {16}
+    assert {solver_preset(p).net_batch for p in presets} == {None}
     # TTS presets start at 1e-5; the SDXL protocol at SDXL's first trained timestep
     assert all(s.t_start == 1e-5 for p, s in specs.items() if p != "paper_tti")
     assert specs["paper_tti"].t_start == 1e-3 and specs["paper_tti"].atol == 1e-3

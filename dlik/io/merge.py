@@ -22,8 +22,9 @@ from ..engine.solve import SOLVER_COLUMNS
 from .results import EXACT_FLOATS, read_results  # noqa: F401 (EXACT_FLOATS re-exported)
 
 KEY = ["sample_id", "condition_id"]
-MUST_MATCH = ("experiment", "model_id", "checkpoint_hash", *SOLVER_COLUMNS, "seed",
-              "dlik_version")
+# steps is a row's own record (own where a replay past tolerance re-integrated on its own steps)
+MUST_MATCH = ("experiment", "model_id", "checkpoint_hash",
+              *(c for c in SOLVER_COLUMNS if c != "steps"), "seed", "dlik_version")
 COMPARED = ("logp_nats", "bpd", "prior_logp", "divergence_integral", "n_dims", "nfe", "status")
 SHARD_FILE = re.compile(r"results\.shard(\d+)of(\d+)\.csv")
 
