@@ -19,7 +19,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\ndlik: error: command must be one of {list(COMMANDS)}, got {argv[0]!r}")
             return 2
         return 0
-    return command_main(argv[0])(argv[1:]) or 0
+    from .validation import Refused
+
+    try:
+        return command_main(argv[0])(argv[1:]) or 0
+    except Refused as exc:  # a bad config, argument or input: its one line, exit code 2
+        print(exc.line, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
