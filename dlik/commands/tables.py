@@ -11,10 +11,11 @@ from ..analysis.tables import TABLES, build_parser
 
 def main(argv: list[str]) -> int:
     """CLI: dlik tables NAME --input CSV [--format md|latex|csv]; returns the exit code."""
+    from ..validation.inputs import check_csv, check_out, missing_column
+
     args = build_parser(__doc__).parse_args(argv)
-    for p in args.input:
-        if not p.exists():
-            raise SystemExit(f"dlik tables: error: input {p} does not exist")
+    header = [c for p in args.input for c in check_csv("dlik tables", p)]
+    check_out("dlik tables", args.out)
     df = upgrade_columns(pd.concat([pd.read_csv(p) for p in args.input], ignore_index=True))
     fn, _ = TABLES[args.table]
     try:
@@ -22,6 +23,8 @@ def main(argv: list[str]) -> int:
             text = fn(df, args)
     except ValueError as exc:
         raise SystemExit(f"dlik tables: error: {exc}") from None
+    except KeyError as exc:  # an input without a column this table reads
+        raise missing_column("dlik tables", exc, args.table, list(dict.fromkeys(header))) from None
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
