@@ -43,8 +43,7 @@ def check_run_config(cfg, prog: str = PROG) -> None:
             hint = "set by the experiment" if group == "study" else \
                 f"one of {choices(group_names(group), 80)}"
             raise refuse(f"{group}{shown}: it must be a config group ({hint})")
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    plain.pop("hydra", None)
+    plain = _resolved(cfg, refuse)
     _check_numbers(plain, refuse)
     classes = {g: _target_class(g, plain[g], refuse) for g in ("study", "model", "data")
                if plain[g] or g != "data"}
@@ -56,6 +55,29 @@ def check_run_config(cfg, prog: str = PROG) -> None:
     from .paths import check_paths
 
     check_paths(plain, refuse)
+
+
+UNRESOLVED = ("run_name", "hydra", "paths")
+"""Top-level keys left as written (their interpolations need Hydra's runtime)."""
+
+
+def _resolved(cfg, refuse) -> dict:
+    """Return cfg as plain containers, interpolations resolved (refused when one fails)."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    plain: dict = {}
+    for key in cfg.keys():
+        if key in UNRESOLVED:
+            continue
+        try:
+            node = cfg[key]
+            plain[key] = OmegaConf.to_container(node, resolve=True) \
+                if OmegaConf.is_config(node) else node
+        except OmegaConfBaseException as exc:
+            raise refuse(f"{key}: an interpolation does not resolve "
+                         f"({str(exc).splitlines()[0][:80]})") from None
+    return plain
 
 
 def _walk(node: Any, path: str):
@@ -139,14 +161,54 @@ def _params(cls) -> tuple[set[str], bool]:
 
 
 def _check_settings(group: str, node: dict, cls, refuse) -> None:
-    """Refuse keys of a group that its class does not take."""
+    """Refuse keys of a group that its class does not take, and values whose type its
+    constructor's annotation rules out (text for a number, a fraction for a count)."""
     names, open_kw = _params(cls)
-    if open_kw:
-        return
-    for key in node:
-        if key not in names and key not in HYDRA_KEYS:
+    for key, value in node.items():
+        if key in HYDRA_KEYS:
+            continue
+        if key not in names and not open_kw:
             raise refuse(f"{group}.{key} is not a setting of {cls.__name__}; accepted: "
                          f"{choices(sorted(names - {'data', 'adapter', 'device'}), 100)}")
+        kinds = _annotation(cls, key)
+        if kinds and _kind(value) not in kinds and not (_kind(value) == "int" and "float" in kinds):
+            raise refuse(f"{group}.{key}={value!r}: must be {' or '.join(sorted(kinds))}")
+
+
+SIMPLE = {"int": "int", "float": "float", "str": "str", "bool": "bool", "None": "None",
+          "list": "list", "tuple": "list", "dict": "dict", "Sequence": "list", "Mapping": "dict"}
+
+
+def _annotation(cls, key: str) -> set[str]:
+    """Return the simple kinds a constructor parameter is annotated with ({} when the
+    annotation names anything else, e.g. a path or torch type: then no check)."""
+    for klass in inspect.getmro(cls):
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        param = inspect.signature(init).parameters.get(key)
+        if param is None:
+            continue
+        note = param.annotation
+        if note is inspect.Parameter.empty:
+            return set()
+        text = note if isinstance(note, str) else getattr(note, "__name__", str(note))
+        parts = [p.strip().split("[", 1)[0].rsplit(".", 1)[-1] for p in text.split("|")]
+        if "Optional" in text or any(p not in SIMPLE for p in parts):
+            return set()
+        return {SIMPLE[p] for p in parts}
+    return set()
+
+
+def _kind(value: Any) -> str:
+    """Return the simple kind of a plain config value."""
+    if value is None:
+        return "None"
+    for kind, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"),
+                       (list, "list"), (dict, "dict")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 def _int_at_least(plain: dict, key: str, low: int, refuse, high: int = 2**63 - 1) -> None:
