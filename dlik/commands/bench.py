@@ -15,6 +15,7 @@ from ..scoring.bench import bench, bench_elbo
 from .config import solver_preset
 from ..validation.command_args import check_bench
 from ..validation.parser import OneLineParser
+from ..validation.refusal import Refused
 
 
 def _gaussian(args) -> tuple[Adapter, list[Job]]:
@@ -53,8 +54,8 @@ def _tti(model: str) -> Callable:
                                        for c, s in product(*SETS["clevr_shapes"].values()))
                            if p != own]
         if not 1 <= args.samples <= len(prompts):
-            raise SystemExit(f"dlik bench: error: --samples for {model} must be in "
-                             f"1..{len(prompts)} (prompts of one image), got {args.samples}")
+            raise Refused("dlik bench", f"--samples for {model} must be in 1..{len(prompts)} "
+                          f"(prompts of one image), got {args.samples}")
         return load_model(model, device=args.device), [
             Job(item.item_id, p.replace(" ", "_"), payload={**item.payload, "prompt": p})
             for p in prompts[:args.samples]]

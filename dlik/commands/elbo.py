@@ -11,6 +11,7 @@ from ..estimators.rank import elbo_rows
 from .beside_results import default_out, provenance, study_from_overrides, write_rows
 from ..validation.command_args import check_elbo
 from ..validation.parser import OneLineParser
+from ..validation.refusal import Refused
 
 
 def main(argv: list[str]) -> int:
@@ -28,7 +29,7 @@ def main(argv: list[str]) -> int:
                         t_start=settings.solver.t_start, t_end=settings.solver.t_end,
                         seed=settings.seed, batch_size=settings.batch_size)
     except ValueError as exc:
-        raise SystemExit(f"dlik elbo: error: {exc}") from None
+        raise Refused("dlik elbo", str(exc)) from None
     rows = elbo_rows(adapter, study.jobs(), spec)
     prov = {**provenance(cfg, adapter, settings), "estimator": "elbo"}
     write_rows(rows, prov, args.out or default_out(cfg, overrides, "elbo.csv"))

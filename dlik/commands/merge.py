@@ -19,6 +19,7 @@ from ..io.merge import MergeRefused, input_files, merge_with_report
 from .config import build_study
 from ..validation.inputs import check_csv, check_out
 from ..validation.parser import OneLineParser
+from ..validation.refusal import Refused
 
 
 def expected_keys(config: Path) -> set[tuple[str, str]]:
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> int:
     try:
         paths = input_files(args.inputs)
     except ValueError as exc:
-        raise SystemExit(f"dlik merge: error: {exc}") from None
+        raise Refused("dlik merge", str(exc)) from None
     for p in paths:  # each a CSV with a header: one-line refusals, exit 2
         check_csv(ap.prog, p)
     check_out(ap.prog, args.out)
@@ -64,7 +65,7 @@ def main(argv: list[str]) -> int:
     try:
         df, report = merge_with_report(paths, args.allow_mismatch, expected)
     except MergeRefused as exc:
-        raise SystemExit(f"dlik merge: error: {exc}") from None
+        raise Refused("dlik merge", str(exc)) from None
     report.expected_note = note
     out = args.out or (args.inputs[0] / "results.csv" if args.inputs[0].is_dir()
                        else Path("results.csv"))

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..analysis.report import build_report
 from ..validation.inputs import check_csv
 from ..validation.parser import OneLineParser
+from ..validation.refusal import Refused
 
 
 def main(argv: list[str]) -> int:
@@ -28,6 +29,6 @@ def main(argv: list[str]) -> int:
     try:
         path = build_report(args.inputs, out)
     except ValueError as exc:
-        raise SystemExit(f"dlik report: error: {exc}") from None
+        raise Refused("dlik report", str(exc)) from None
     print(f"[dlik] report -> {path} and {path.with_suffix('.html')}")
     return 0
