@@ -112,12 +112,13 @@ def _check_image_root(root: Path, refuse) -> None:
         with open(manifest, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise refuse(f"{manifest} is not a UTF-8 CSV ({type(exc).__name__})") from None
+        raise refuse(f"data.root={str(root)!r}: manifest.csv is not a UTF-8 CSV "
+                     f"({type(exc).__name__})") from None
     if not rows or "path" not in rows[0]:
-        raise refuse(f"{manifest} has no rows with a 'path' column")
+        raise refuse(f"data.root={str(root)!r}: manifest.csv has no rows with a 'path' column")
     missing = [r["path"] for r in rows
                if not (Path(r["path"]) if Path(r["path"] or "").is_absolute()
                        else root / (r["path"] or "")).is_file()]
     if missing:
-        raise refuse(f"{manifest}: {len(missing)} of {len(rows)} listed images do not exist "
-                     f"(first: {missing[0]!r})")
+        raise refuse(f"data.root={str(root)!r}: {len(missing)} of {len(rows)} images in "
+                     f"manifest.csv do not exist (first: {missing[0]!r})")
