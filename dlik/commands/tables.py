@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
         with beside(args.table):  # the paper's numbers beside ours (paper_numbers.json)
             text = fn(df, args)
     except ValueError as exc:
-        raise Refused("dlik tables", str(exc)) from None
+        raise Refused("dlik tables", f"table {args.table}: {exc}") from None
     except KeyError as exc:  # an input without a column this table reads
         raise missing_column("dlik tables", exc, args.table,
                              list(dict.fromkeys(header))) from None
