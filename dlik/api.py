@@ -135,7 +135,10 @@ def score(model: Adapter, inputs: Sequence[Any], conditions: Sequence[Any], *,
     Runner(model, settings, rows.append, progress=progress).run(jobs)
     order = {(j.sample_id, j.condition_id): k for k, j in enumerate(jobs)}
     rows.sort(key=lambda r: order[(r["sample_id"], r["condition_id"])])
-    df = pd.DataFrame(rows).assign(model_id=model.model_id, **settings.solver.columns())
+    df = pd.DataFrame(rows)
+    provenance = {"model_id": model.model_id, **settings.solver.columns()}
+    # a row's own record wins (steps: own where a replay fell back to its own steps)
+    df = df.assign(**{k: v for k, v in provenance.items() if k not in df.columns})
     return _with_deltas(df)
 
 

@@ -138,7 +138,7 @@ def test_tiny_gradtts_elbo_runs_with_shared_draws(tmp_path):
     from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
     from dlik.models.gradtts.adapter import GradTTSAdapter
 
-    from .test_gradtts_model import TINY
+    from .helpers import TINY
 
     torch.manual_seed(0)
     ad = GradTTSAdapter(checkpoint=str(save_gradtts(GradTTS(GradTTSConfig(**TINY)),

@@ -124,7 +124,7 @@ def tiny_gradtts(tmp_path_factory):
     from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
     from dlik.models.gradtts.adapter import GradTTSAdapter
 
-    from .test_gradtts_model import TINY
+    from .helpers import TINY
 
     torch.manual_seed(0)
     path = save_gradtts(GradTTS(GradTTSConfig(**TINY)),

@@ -13,7 +13,7 @@ import torch
 
 from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 
-from .test_gradtts_model import TINY
+from .helpers import TINY
 
 # one worker runs this module: its tests share a module fixture (pytest-xdist loadgroup)
 pytestmark = pytest.mark.xdist_group("beyond_run")

@@ -62,7 +62,8 @@ def test_drift_sees_only_unfinished_rows(gaussian_batch):
             raise AssertionError("cond not sliced with x")
         return ad.drift(x, t, c)
 
-    log_likelihood(drift, x0, pm, ps, cond=cond, estimator="exact", t_start=0.0)
+    log_likelihood(drift, x0, pm, ps, cond=cond, estimator="exact", t_start=0.0,
+                   net_batch=None)  # calls as the rows come (no fixed network width)
     assert sizes[0] == 3 and min(sizes) == 1
 
 
@@ -118,7 +119,7 @@ def test_divergence_only_at_stages_that_use_it(method):
     def run(honour: bool):
         asked = []
 
-        def func(t, y, idx, need_dl):
+        def func(t, y, idx, need_dl, key=None):
             asked.append(need_dl)
             dy = -y * (1.0 + t.view(-1, 1))
             dl = (torch.sin(3 * y).sum(1) + torch.cos(20 * t)) if (need_dl or not honour) else None

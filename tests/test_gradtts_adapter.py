@@ -11,7 +11,7 @@ from dlik.models.base import Job
 from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 from dlik.models.gradtts.adapter import GradTTSAdapter
 
-from .test_gradtts_model import TINY
+from .helpers import TINY
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +77,15 @@ def test_padding_changes_the_score(adapter):
 
 def test_terminal_prior_and_errors(adapter):
     payload = {"wave": _wave(0.3), "text": "hi"}
-    ad2 = GradTTSAdapter(checkpoint=str(adapter._path), prior="terminal")
+    ad2 = GradTTSAdapter(checkpoint=str(adapter._path), prior="x0_terminal")
     p1 = adapter.prepare(Job("u", "own", payload=payload))
     p2 = ad2.prepare(Job("u", "own", payload=payload))
-    assert p2.columns["prior"] == "terminal" and p2.prior_std < 1.0
+    assert p2.columns["prior"] == "x0_terminal" and p2.prior_std < 1.0
     assert not torch.allclose(p1.prior_mean, p2.prior_mean)
     with pytest.raises(ValueError, match="prior must be one of"):
         GradTTSAdapter(checkpoint=str(adapter._path), prior="flat")
+    with pytest.raises(ValueError, match="not a likelihood"):
+        GradTTSAdapter(checkpoint=str(adapter._path), prior="terminal")
     with pytest.raises(ValueError, match="tokens but the audio only"):
         adapter.prepare(Job("u", "long", payload={"wave": _wave(0.05), "text": "a much "
                                                   "longer sentence than the audio allows"}))

@@ -9,7 +9,7 @@ from dlik.models.gradtts import GradTTS, GradTTSConfig, load_gradtts, save_gradt
 from dlik.models.gradtts.checkpoint import infer_config
 
 from .official_ref import official_model
-from .test_gradtts_model import TINY
+from .helpers import TINY
 
 
 def _official(n_spks=1):

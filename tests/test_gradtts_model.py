@@ -9,11 +9,9 @@ import torch
 
 from dlik.models.gradtts import GradTTS, GradTTSConfig
 
+from .helpers import TINY
 from .official_ref import official_model
 
-TINY = dict(n_vocab=149, spk_emb_dim=16, n_enc_channels=16, filter_channels=32,
-            filter_channels_dp=16, n_heads=2, n_enc_layers=2, enc_kernel=3, enc_dropout=0.1,
-            window_size=4, n_feats=80, dec_dim=8, beta_min=0.05, beta_max=20.0, pe_scale=1000)
 
 
 def _pair(n_spks: int):

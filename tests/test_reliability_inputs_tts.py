@@ -18,7 +18,7 @@ from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 from dlik.models.gradtts.adapter import GradTTSAdapter
 from dlik.scoring.runner import Runner, ScoreSettings
 
-from .test_gradtts_model import TINY
+from .helpers import TINY
 
 SR = 22050
 FAST = ScoreSettings(solver=SolverSpec("euler", step_size=0.5), batch_size=4)

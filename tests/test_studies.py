@@ -4,6 +4,7 @@ CSV rows, columns, and its table."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import torch
 
 from dlik.models.gradtts import GradTTS, GradTTSConfig, save_gradtts
 
-from .test_gradtts_model import TINY
+from .helpers import TINY
 
 FAST = ["solver.method=euler", "solver.step_size=0.25", "progress=false",
         "data.n_utterances=2"]
@@ -39,12 +40,17 @@ def _run(tmp_path, experiment: str, *overrides: str) -> pd.DataFrame:
     return pd.read_csv(tmp_path / experiment / "t" / "results.csv")
 
 
-def _tables(tmp_path, name: str, experiment: str) -> str:
+def _tables(tmp_path, name: str, experiment: str, *args: str) -> str:
     out = subprocess.run([sys.executable, "-m", "dlik.cli", "tables", name, "--input",
-                          str(tmp_path / experiment / "t" / "results.csv")],
+                          str(tmp_path / experiment / "t" / "results.csv"), *args],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
+
+
+def _table(tmp_path, name: str, experiment: str) -> pd.DataFrame:
+    """Return the table as the CLI prints it with --format csv (numbers, not text)."""
+    return pd.read_csv(io.StringIO(_tables(tmp_path, name, experiment, "--format", "csv")))
 
 
 def test_text_agnostic(tmp_path, weights):
@@ -57,23 +63,47 @@ def test_text_agnostic(tmp_path, weights):
     own = df[df["text_variant"] == "own"].set_index("sample_id")["bpd"]
     assert (df["delta_bpd"] - (df["bpd"] - df["sample_id"].map(own))).abs().max() < 1e-12
     assert (df.loc[df["text_variant"] == "own", "delta_bpd"] == 0).all()
-    assert "mean_delta_bpd" in _tables(tmp_path, "text_agnostic", "tts_text_agnostic")
+    table = _table(tmp_path, "text_agnostic", "tts_text_agnostic").set_index("text_variant")
+    swaps = df[df["text_variant"] != "own"]
+    assert sorted(table.index) == sorted(set(swaps["text_variant"]))
+    assert (table["n"] == 2).all()  # one delta per utterance
+    want = swaps.groupby("text_variant")["delta_bpd"].mean()
+    assert ((table["mean_delta_bpd"] - want[table.index]).abs() < 1e-12).all()
 
 
 def test_quality(tmp_path, weights):
     df = _run(tmp_path, "tts_quality", f"model.checkpoint={weights[0]}",
               "study.perturbations={white_noise:[10],mel_blur:[1.0],time_stretch:[1.1],"
               "babble:[10],reverb:[0.3],lowpass:[2000],clipping:[0.3],resampling:[8000]}")
+    levels = {"white_noise": 10, "mel_blur": 1.0, "time_stretch": 1.1, "babble": 10,
+              "reverb": 0.3, "lowpass": 2000, "clipping": 0.3, "resampling": 8000}
     assert len(df) == 2 * 9 and (df["status"] == "ok").all()
-    assert set(df["perturbation"]) >= {"clean", "white_noise", "mel_blur", "babble"}
-    assert "white_noise" in _tables(tmp_path, "quality", "tts_quality")
+    assert set(df["perturbation"]) == {"clean", *levels}
+    for name, level in levels.items():
+        assert (df.loc[df["perturbation"] == name, "level"].astype(float) == level).all(), name
+    # every degradation changes what is scored: no degraded row has its clean row's bpd
+    clean = df[df["perturbation"] == "clean"].set_index("sample_id")["bpd"]
+    bad = df[df["perturbation"] != "clean"]
+    assert (bad["bpd"] != bad["sample_id"].map(clean)).all()
+    table = _table(tmp_path, "quality", "tts_quality")
+    assert set(table["perturbation"]) == {"clean", *levels} and (table["n"] == 2).all()
+    want = df.groupby("perturbation")["bpd"].mean()
+    got = table.set_index("perturbation")["mean_bpd"]
+    assert ((got - want[got.index]).abs() < 1e-12).all()
+    delta = table.set_index("perturbation")["mean_delta_bpd"]
+    assert ((delta - (want - want["clean"])[delta.index]).abs() < 1e-12).all()
 
 
 def test_speaker(tmp_path, weights):
     df = _run(tmp_path, "tts_speaker", f"model.checkpoint={weights[1]}", "study.k_other=2")
     assert len(df) == 2 * 3 and (df["status"] == "ok").all()
     assert df.groupby("sample_id")["is_true_speaker"].sum().eq(1).all()
-    assert "argmax_speaker_accuracy" in _tables(tmp_path, "speaker", "tts_speaker")
+    table = _table(tmp_path, "speaker", "tts_speaker").set_index("measure")["value"]
+    scored = df.groupby("sample_id")["bpd"]
+    true_bpd = df[df["is_true_speaker"].astype(bool)].set_index("sample_id")["bpd"]
+    wins = (scored.min() == true_bpd[scored.min().index]).mean()  # lowest bpd = argmax
+    assert abs(table["argmax_speaker_accuracy"] - wins) < 1e-12
+    assert abs(table["chance_accuracy"] - 1 / 3) < 1e-12  # the true speaker and 2 others
 
 
 def test_nbest(tmp_path, weights):

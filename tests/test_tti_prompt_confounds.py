@@ -116,13 +116,13 @@ def test_table_cli_puts_paper_numbers_beside_matching_candidate_counts(tmp_path,
         shown, notes = paper_numbers.with_paper(table, "prompt_confounds")
     # shape has 3 candidates as in the paper: its random 33 sits beside our 33.33; colour has
     # 3 here (the paper 8): not beside, listed under the table instead
-    assert _row(shown, system="random", attribute="shape")["paper_accuracy"] == "33"
-    assert _row(shown, system="random", attribute="colour")["paper_accuracy"] == ""
+    assert _row(shown, system="random", attribute="shape")["paper_mean_matrix_accuracy"] == "33"
+    assert _row(shown, system="random", attribute="colour")["paper_mean_matrix_accuracy"] == ""
     assert any("attribute=colour, n_candidates=8" in n for n in notes)
     capsys.readouterr()
     assert tables_main(["prompt_confounds", "-i", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "paper_accuracy" in out
+    assert "paper_mean_matrix_accuracy" in out
     assert "confusion likelihood clevr_shapes colour, guidance_scale=0" in out
     assert "not_computed: no local CLIP (study.clip_model=null)" in out
 

@@ -56,8 +56,10 @@ def text_swap_histograms(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
              "utterance's own text (0 = text makes no difference)")]
 
 
-def quality_levels(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
-    """Return [(PNG, caption)]: delta bpd vs clean against perturbation level, with CIs."""
+def quality_levels(df: pd.DataFrame, out: Path, subject: str = "audio"
+                   ) -> list[tuple[Path, str]]:
+    """Return [(PNG, caption)]: delta bpd vs clean against perturbation level, with CIs, titled
+    "Degraded <subject>" (audio for tts_quality, images for tti_quality)."""
     from .quality import quality_table
 
     t = quality_table(df)
@@ -80,7 +82,7 @@ def quality_levels(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     clean = t.loc[t["perturbation"] == "clean", "mean_bpd"].mean()
-    fig.suptitle(f"Degraded audio: bpd − bpd(clean) (clean mean {clean:.3f} bits/dim); "
+    fig.suptitle(f"Degraded {subject}: bpd − bpd(clean) (clean mean {clean:.3f} bits/dim); "
                  f"bars: {CI}", fontsize=10)
     return [(save_png(fig, out / "bpd_vs_level.png"), "Δbpd against perturbation level")]
 
@@ -224,12 +226,31 @@ def tti_generative_guidance(df: pd.DataFrame, out: Path) -> list[tuple[Path, str
              "per kind (paper Tables 4, 5, 7)")]
 
 
+def image_quality_levels(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
+    """Return [(PNG, caption)]: quality_levels of degraded images (tti_quality)."""
+    return quality_levels(df, out, subject="images")
+
+
+from .headroom import headroom_plot  # noqa: E402
+
 PlotFn = Callable[[pd.DataFrame, Path], list[tuple[Path, str]]]
+
+
+def perceptual_scatter(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
+    """Return [(PNG, caption)]: bpd against each perceptual measure, one panel per kind."""
+    from .perceptual import plot_perceptual
+
+    plot_perceptual(df, out / "perceptual.png")
+    return [(out / "perceptual.png", "bpd against each perceptual measure (rows), one panel "
+             "per perturbation kind (columns), clean rows in grey; agreement = falling trend")]
+
+
 PLOTS: dict[str, list[PlotFn]] = {
     "text_agnostic": [text_swap_histograms], "quality": [quality_levels],
     "generative_path": [generative_path], "nbest": [wer_bars], "speaker": [speaker_matrix],
     "domain_adaptation": [domain_bars], "sanity_gaussian": [gaussian_gap],
-    "tti_generative_path": [tti_generative_guidance],
+    "tti_generative_path": [tti_generative_guidance], "tti_quality": [image_quality_levels],
+    "headroom": [headroom_plot], "perceptual": [quality_levels, perceptual_scatter],
 }
 
 

@@ -7,6 +7,12 @@ label's images predicted right, the paper's measure), per-image accuracy, mean r
 of the true prompt, each with a percentile-bootstrap CI over images; the random baseline
 (exact: 1/K and H_K/K for K candidates) and, when the run had a local CLIP (`clip_cosine`
 column), CLIP's argmax over the same candidates.
+Beside them, the authors' measure (their grids/_utils.py: plot_confusion_*, mean_reciprocal_rank):
+average each candidate's score over the images of each true label, then rank the true
+candidate in each averaged row: `mean_matrix_accuracy` is the fraction of true labels whose
+own candidate tops its averaged row (a tie counts as a miss, as their rankdata 'min' does),
+`mean_matrix_mrr` the mean over labels of 1 / that rank. No CI: one number per matrix. The
+paper's printed accuracies (CLIP 63 % = 5/8, 67 % = 2/3) are of this measure.
 Accuracies are in percent (as in the paper), MRR in [0, 1].
 """
 
@@ -20,6 +26,9 @@ import pandas as pd
 from .bootstrap import bootstrap_ci
 
 GROUP = ("image_set", "attribute", "guidance_scale", "source")
+# What tells two runs apart: an image scored by two models (or at two sizes, or through two VAE
+# modes) is two images here, never one image with two true prompts.
+RUN = ("model_id", "image_size", "vae_mode")
 NEEDS = ("sample_id", *GROUP, "true_label", "candidate_label", "status")
 SOURCE_ORDER = ("original", "reconstruction")
 NO_CLIP = "no local CLIP (study.clip_model=null)"
@@ -41,7 +50,7 @@ def predictions(df: pd.DataFrame, score: str = "logp_nats",
     _check(df, score)
     d = df.assign(_score=pd.to_numeric(df[score], errors="coerce"))
     d["_ok"] = (d["status"] == "ok") & d["_score"].notna()
-    keys = [*groups, "sample_id"]
+    keys = [*[c for c in RUN if c in df.columns], *groups, "sample_id"]
     rows = []
     for key, g in d.groupby(keys, sort=False, dropna=False):
         true = g[g["candidate_label"].astype(str) == g["true_label"].astype(str)]
@@ -54,6 +63,33 @@ def predictions(df: pd.DataFrame, score: str = "logp_nats",
                      "n_candidates": len(g)})
     return pd.DataFrame(rows, columns=[*keys, "true_label", "predicted", "rank",
                                        "n_candidates"])
+
+
+def mean_matrix(df: pd.DataFrame, pred: pd.DataFrame, score: str = "logp_nats",
+                labels: list[str] | None = None) -> pd.DataFrame:
+    """Return the authors' matrix of one group: rows the true labels (those with an image in
+    pred), columns the candidates (labels, default every candidate seen), each cell the mean
+    score of that candidate over the row label's images in pred."""
+    d = df[df["sample_id"].isin(set(pred["sample_id"]))].assign(
+        _score=pd.to_numeric(df[score], errors="coerce"),
+        _true=df["true_label"].astype(str), _cand=df["candidate_label"].astype(str))
+    m = d.pivot_table(index="_true", columns="_cand", values="_score", aggfunc="mean")
+    labels = sorted(set(d["_cand"])) if labels is None else list(labels)
+    rows = [v for v in labels if v in m.index] + sorted(set(m.index) - set(labels))
+    return m.reindex(index=rows, columns=labels).rename_axis(index="true", columns="candidate")
+
+
+def mean_matrix_measures(m: pd.DataFrame) -> dict[str, float]:
+    """Return mean_matrix_accuracy (%) and mean_matrix_mrr of an averaged matrix: per row,
+    rank = 1 + the number of other candidates scoring at least the true one."""
+    rr = []
+    for true, row in m.iterrows():
+        if true not in row.index or row.isna().any():
+            raise ValueError(f"averaged matrix row {true!r} lacks its own candidate or a score")
+        rr.append(1.0 / (1 + int((row.drop(true) >= row[true]).sum())))
+    rr_a = np.array(rr)
+    return {"mean_matrix_accuracy": 100.0 * float(np.mean(rr_a == 1.0)),
+            "mean_matrix_mrr": float(np.mean(rr_a))}
 
 
 def confusion_matrix(pred: pd.DataFrame, labels: list[str] | None = None) -> pd.DataFrame:
@@ -112,7 +148,7 @@ def measures(pred: pd.DataFrame, seed: int = 0) -> dict[str, float]:
 
 MEASURES = ("accuracy", "accuracy_ci_low", "accuracy_ci_high", "image_accuracy",
             "image_accuracy_ci_low", "image_accuracy_ci_high", "mrr", "mrr_ci_low",
-            "mrr_ci_high")
+            "mrr_ci_high", "mean_matrix_accuracy", "mean_matrix_mrr")
 
 
 def _row(system, set_, attr, k, scale, source, n, status, values) -> dict:
@@ -134,15 +170,24 @@ def _clip_rows(df: pd.DataFrame, set_: str, attr: str, k: int, seed: int):
                     f"not_computed: {why}", {}), None
     one = sub.drop_duplicates(["sample_id", "candidate_label"])  # CLIP sees no guidance
     pred = predictions(one.assign(guidance_scale=math.nan), score="clip_cosine")
-    return _row("clip", set_, attr, k, math.nan, "original", len(pred), "ok",
-                measures(pred, seed)), pred
+    values = {**measures(pred, seed),
+              **mean_matrix_measures(mean_matrix(one, pred, "clip_cosine"))}
+    return _row("clip", set_, attr, k, math.nan, "original", len(pred), "ok", values), pred
 
 
 def prompt_confounds(df: pd.DataFrame, seed: int = 0
                      ) -> tuple[pd.DataFrame, dict[tuple, pd.DataFrame]]:
     """Return (table, confusion matrices): per (image_set, attribute) the random and CLIP
     rows, then one likelihood row per (guidance_scale, source); matrices keyed by (system,
-    image_set, attribute, guidance_scale, source), guidance_scale None for CLIP."""
+    image_set, attribute, guidance_scale, source), guidance_scale None for CLIP. Rows of more
+    than one run (model_id, image_size, vae_mode) are refused: compare models with the
+    architectures table."""
+    for c in [c for c in RUN if c in df.columns]:
+        vals = sorted(df[c].dropna().astype(str).unique())
+        if len(vals) > 1:
+            raise ValueError(f"the rows come from more than one run: {c} takes the values "
+                             f"{vals}; give one run's CSV(s) (dlik tables prompt_confounds), or "
+                             "compare models side by side with dlik tables architectures")
     pred = predictions(df)
     if pred.empty:
         raise ValueError("no image has every candidate prompt scored with status ok")
@@ -156,7 +201,8 @@ def prompt_confounds(df: pd.DataFrame, seed: int = 0
             rows.append(_row("random", set_, attr, k, math.nan, "-", g["sample_id"].nunique(),
                              "exact: 1/K",
                              {"accuracy": 100 / k, "image_accuracy": 100 / k,
-                              "mrr": harmonic(k) / k}))
+                              "mrr": harmonic(k) / k, "mean_matrix_accuracy": 100 / k,
+                              "mean_matrix_mrr": harmonic(k) / k}))
         clip, cpred = _clip_rows(df, set_, attr, k, seed)
         rows.append(clip)
         if cpred is not None:
@@ -164,15 +210,20 @@ def prompt_confounds(df: pd.DataFrame, seed: int = 0
         order = g.assign(_s=g["source"].map(lambda s: (SOURCE_ORDER + (s,)).index(s)))
         for (gs, source), h in order.sort_values(["guidance_scale", "_s"]).groupby(
                 ["guidance_scale", "source"], sort=False):
+            cell = df[(df["image_set"] == set_) & (df["attribute"] == attr)
+                      & (df["guidance_scale"] == gs) & (df["source"] == source)]
+            values = {**measures(h, seed),
+                      **mean_matrix_measures(mean_matrix(cell, h, labels=labels))}
             rows.append(_row("likelihood", set_, attr, k, float(gs), source, len(h), "ok",
-                             measures(h, seed)))
+                             values))
             mats[("likelihood", set_, attr, float(gs), source)] = confusion_matrix(h, labels)
     return pd.DataFrame(rows), mats
 
 
 def table_notes(table: pd.DataFrame, df: pd.DataFrame) -> list[str]:
     """Return the lines printed under the table: what the columns are, what was left out."""
-    n_img = df.groupby([*GROUP, "sample_id"], dropna=False).ngroups
+    n_img = df.groupby([*[c for c in RUN if c in df.columns], *GROUP, "sample_id"],
+                       dropna=False).ngroups
     n_used = int(table.loc[table["system"] == "likelihood", "n_images"].sum())
     ks = ", ".join(dict.fromkeys(f"{a} {k}" for a, k in zip(table["attribute"],
                                                              table["n_candidates"])))
@@ -181,11 +232,18 @@ def table_notes(table: pd.DataFrame, df: pd.DataFrame) -> list[str]:
         "fraction of images (%) whose own prompt is the most likely; mrr = mean reciprocal "
         "rank of the own prompt; 95% percentile-bootstrap CIs over images (2000 draws); "
         "guidance_scale is diffusers' (<= 1 = no guidance; the paper's grid 0 / 3 / 5)",
+        "mean_matrix_accuracy / mean_matrix_mrr = the authors' measure (their grids/_utils.py):"
+        " scores averaged over the images of each true label, then the argmax / rank of the "
+        "true candidate in each averaged row, over true labels; the paper's numbers are of "
+        "this measure and sit beside it",
         f"candidates per image (the other attribute held fixed): {ks}; random is exact "
         "(1/K, MRR H_K/K)",
         "paper values sit beside ours only where the candidate count matches (the paper: 8 "
-        "colours, 3 shapes, 9 PACS classes, 4 domains); its CLIP figures are on real "
-        "CLEVR / PACS images",
+        "colours, 3 shapes, 9 PACS classes, 4 domains; the authors' code has 7 PACS classes); "
+        "its CLIP figures are on real CLEVR / PACS images; the authors' code differs from the "
+        "paper's text (docs/text-to-image.md): CLEVR prompts without the space between colour "
+        "and shape ('a picture of a redsphere'), green and blue columns swapped, PACS cells "
+        "that reuse one image index",
         f"images x settings used: {n_used} of {n_img} (the rest lack an ok row for some "
         "candidate)",
     ]

@@ -35,7 +35,9 @@ class Run:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return upgrade_columns(pd.read_csv(path, dtype={"sample_id": str, "condition_id": str}))
+    from ..io.results import read_results
+
+    return upgrade_columns(read_results(path))
 
 
 def find_runs(inputs: list[Path]) -> list[Run]:
@@ -67,13 +69,12 @@ def find_runs(inputs: list[Path]) -> list[Run]:
 
 
 def table_for(run: Run) -> str | None:
-    """Return the registered table of the run's study: the longest table name inside the
-    experiment name, else the `table` of the study class in the run's config.yaml."""
+    """Return the registered table of the run's study: the `table` of the study class in the
+    run's config.yaml first; without one (a CSV alone), the table named like the experiment
+    (`tts_` / `tti_` prefix and `_rescoring` suffix aside), else the longest table name inside
+    the experiment name."""
     from .tables import TABLES
 
-    hits = [t for t in TABLES if t in run.experiment]
-    if hits:
-        return max(hits, key=len)
     cfg = run.dir / "config.yaml"
     if cfg.exists():
         import yaml
@@ -83,7 +84,13 @@ def table_for(run: Run) -> str | None:
             mod, _, cls = target.rpartition(".")
             name = getattr(getattr(import_module(mod), cls, None), "table", None)
             return name if name in TABLES else None
-    return None
+    names = [e.strip() for e in run.experiment.split(",")]
+    for e in names:
+        for cand in (e, re.sub(r"^tt[si]_", "", e), re.sub(r"^tt[si]_|_rescoring$", "", e)):
+            if cand in TABLES:
+                return cand
+    hits = [t for t in TABLES if t in run.experiment]
+    return max(hits, key=len) if hits else None
 
 
 def provenance(df: pd.DataFrame) -> pd.DataFrame:

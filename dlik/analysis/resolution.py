@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..derived.paired import difference_se, probe_values
+from ..derived.paired import difference_error, probe_values
+from ..engine.errors import t_quantile
 
 SOLVER_ERRORS = Path(__file__).resolve().parents[1] / "assets" / "solver_errors.json"
 MIN_BOOTSTRAP_N = 8
@@ -38,8 +39,10 @@ def _probe_setup(df: pd.DataFrame) -> str:
     k = df["logp_probes"].map(lambda c: probe_values(c).size) if "logp_probes" in df else None
     ks = sorted(set(k[k > 0])) if k is not None else []
     probes = sorted(set(df["probes"].dropna().astype(str))) if "probes" in df else []
+    refresh = sorted(set(df["refresh"].dropna().astype(str))) if "refresh" in df else []
     return (f"K = {'/'.join(map(str, ks)) or '?'} probes per row, "
-            f"probes = {'/'.join(probes) or 'independent (old CSV)'}")
+            f"probes = {'/'.join(probes) or 'independent (old CSV)'}, "
+            f"refresh = {'/'.join(refresh) or 'none'}")
 
 
 def noise_floor_note(df: pd.DataFrame, contrast: str, se_column: str) -> str:
@@ -50,9 +53,12 @@ def noise_floor_note(df: pd.DataFrame, contrast: str, se_column: str) -> str:
     if se.empty:
         return (f"Monte-Carlo noise of {contrast}: not measured (one probe per row); rerun "
                 "with solver.n_probes=2 or more to get it")
+    dof = pd.to_numeric(ok.get(f"{se_column}_dof", ok.get("se_dof", pd.Series(dtype=float))),
+                        errors="coerce").dropna()
+    dof_part = f"; median {dof.median():.3g} degrees of freedom" if not dof.empty else ""
     return (f"Monte-Carlo noise of {contrast} (one standard error per row; "
-            f"{_probe_setup(ok)}): median {se.median():.2g}, max {se.max():.2g} over "
-            f"{len(se)} rows")
+            f"{_probe_setup(ok)}{dof_part}): median {se.median():.2g}, max {se.max():.2g} "
+            f"over {len(se)} rows")
 
 
 def _matches(have: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
@@ -100,26 +106,29 @@ def solver_note_of(df: pd.DataFrame) -> str | None:
 
 def close_calls(df: pd.DataFrame, groups: list[str], score: str = "logp_nats") -> str | None:
     """Return the line counting argmax choices that the noise does not resolve: groups whose
-    best and second-best rows differ by less than 2 paired standard errors (None when rows
-    carry one probe: nothing to compare against)."""
+    best and second-best rows differ by less than the two-sided 95 % t quantile at the paired
+    error's degrees of freedom times that error (None when rows carry one probe)."""
     ok = df[df["status"] == "ok"]
     if "logp_probes" not in ok or ok["logp_probes"].map(lambda c: probe_values(c).size).max(
             ) < 2:
         return None
     n = close = 0
+    dofs = []
     for _, g in ok.groupby(groups, sort=False, dropna=False):
         if len(g) < 2:
             continue
         top = g.sort_values(score, ascending=False).iloc[:2]
         a, b = top.iloc[0], top.iloc[1]
-        se = difference_se(a, b, float(a["n_dims"]))
+        se, dof = difference_error(a, b, float(a["n_dims"]))
         gap = (float(a["logp_nats"]) - float(b["logp_nats"])) / (math.log(2) * a["n_dims"])
         n += 1
-        close += bool(np.isfinite(se) and gap < 2 * se)
+        dofs.append(dof)
+        close += bool(np.isfinite(se) and gap < t_quantile(dof) * se)
     if not n:
         return None
     return (f"argmax choices not resolved by the probes: {close} of {n} groups have best and "
-            "second-best within 2 paired standard errors")
+            f"second-best within t(95 %, dof) paired standard errors (median dof "
+            f"{float(np.median(dofs)):.3g})")
 
 
 def resolution_notes(df: pd.DataFrame, contrast: str, se_column: str,

@@ -124,6 +124,23 @@ def _tti_quality(df, args) -> str:
     return _level_table(df, args, tti_quality_table)
 
 
+def _perceptual(df, args) -> str:
+    from .perceptual import display_table, perceptual_table, plot_perceptual
+
+    table = perceptual_table(df, seed=args.seed)
+    if args.format == "csv":
+        return render(table, "csv", "{:.4f}")
+    if args.out:
+        plot_perceptual(df, args.out.with_suffix(".png"))
+    notes = ["rank correlations of bpd with each measure over rows (clean rows in every kind); "
+             "within_*: mean over inputs of the correlation across that input's levels; CIs: "
+             "95% percentile bootstrap over inputs; agreement = negative (higher bpd, lower "
+             "quality); ci_has_0 lists the statistics not resolved from 0 (all of them under 8 "
+             "inputs: a bootstrap over so few inputs resolves nothing)",
+             *_noise_notes(df, table=table, n_column="n_inputs")]
+    return _with_notes(render(display_table(table), args.format, "{:+.2f}"), notes, args.format)
+
+
 # Beyond the paper (README section of that name): protocols, pmi, attribution, ELBO agreement.
 def _protocols(df, args) -> str:
     from .protocols import protocol_notes, protocol_table
@@ -144,6 +161,21 @@ def _attribution(df, args) -> str:
     if args.out:
         attribution_figure(df, seed=args.seed).savefig(args.out.with_suffix(".png"), dpi=120)
     return render(attribution_table(df), args.format, "{:.4f}")
+
+
+def _headroom(df, args) -> str:
+    from .headroom import headroom_figure, headroom_per_input, headroom_summary
+
+    per = headroom_per_input(df)
+    if per.empty:
+        return "no input has an ok 'true' row"
+    if args.out:
+        headroom_figure(per).savefig(args.out.with_suffix(".png"), dpi=120)
+    cols = ["model_id", "sample_id", "bpd_null_condition", "bpd_true", "bpd_best_word",
+            "bpd_best", "bpd_worst", "headroom_bpd", "headroom_se", "true_share", "confirmed",
+            "best_word_text", "search_s"]
+    return (render(per[cols], args.format, "{:.4f}") + "\n\n"
+            + render(headroom_summary(per), args.format, "{:.4f}"))
 
 
 def _elbo_agreement(df, args) -> str:
@@ -211,10 +243,15 @@ TABLES: dict[str, tuple[Callable, str]] = {
     "pmi": (_pmi, "pmi = log p(x|c) - log p(x|null) in bits and bits/dim per condition"),
     "attribution": (_attribution,
                     "shared-path attribution: mean d log p per t-bin (PNG beside --out)"),
+    "headroom": (_headroom, "condition headroom: bpd under true / null / best / worst / "
+                 "best-word conditions, headroom with paired SEs (PNG beside --out)"),
     "elbo_agreement": (_elbo_agreement,
                        "ELBO ranker vs exact likelihood: Kendall tau, top-1 agreement, cost ratio"),
     "architectures": (_architectures, "TTI models side by side (model_id): prompt-confound "
                       "accuracy and image-quality slopes; give each model's CSVs"),
+    "perceptual": (_perceptual, "bpd vs perceptual measures (DNSMOS, PESQ, STOI, SSIM): "
+                   "Spearman/Kendall per kind and pooled, within-input, bootstrap CIs (PNG "
+                   "beside --out)"),
     "prompt_confounds": (_prompt_confounds, "Table 6: argmax-likelihood prompt accuracy "
                          "(class-mean, per image, MRR), confusions"),
 }

@@ -12,8 +12,16 @@ from ..io.provenance import dlik_version, git_commit
 from .config import (build_study, resolve_device,
                      run_name_from_overrides, settings_from_config)
 
-EXCLUDED = ("experiment", "resume", "device", "progress", "run_name", "batch_size", "shard",
-            "paths.output_root")
+
+
+def excluded_keys(config_dir: Path | None = None) -> tuple[str, ...]:
+    """Return the override keys Hydra leaves out of a run's folder name: config.yaml's
+    hydra.job.config.override_dirname.exclude_keys, read where dlik run reads it."""
+    import yaml
+
+    cfg = yaml.safe_load(((config_dir or CONFIG_DIR) / "config.yaml").read_text()) or {}
+    node = cfg.get("hydra", {}).get("job", {}).get("config", {}).get("override_dirname", {})
+    return tuple(node.get("exclude_keys", ()))
 
 
 def study_from_overrides(overrides: list[str], prog: str = "dlik"):
@@ -39,7 +47,8 @@ def default_out(cfg, overrides: list[str], name: str) -> Path:
     """Return outputs/<experiment>/<run_name>/<name>, run_name as dlik run derives it."""
     keys = {o: o.lstrip("+~").split("=")[0] for o in overrides}
     run = next((o.split("=", 1)[1] for o, k in keys.items() if k == "run_name"), None)
-    kept = sorted(o for o, k in keys.items() if k not in EXCLUDED)
+    excluded = excluded_keys()
+    kept = sorted(o for o, k in keys.items() if k not in excluded)
     root = Path(cfg.paths.output_root)
     return root / str(cfg.experiment_name) / (run or run_name_from_overrides(",".join(kept))) / name
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from ..analysis.legacy import upgrade_columns
 from ..analysis.paper_numbers import beside
 from ..analysis.tables import TABLES, build_parser
+from ..io.results import read_many
 
 
 def main(argv: list[str]) -> int:
@@ -17,7 +16,7 @@ def main(argv: list[str]) -> int:
     args = build_parser(__doc__).parse_args(argv)
     header = [c for p in args.input for c in check_csv("dlik tables", p)]
     check_out("dlik tables", args.out)
-    df = upgrade_columns(pd.concat([pd.read_csv(p) for p in args.input], ignore_index=True))
+    df = upgrade_columns(read_many(args.input))  # as dlik report reads them
     fn, _ = TABLES[args.table]
     try:
         with beside(args.table):  # the paper's numbers beside ours (paper_numbers.json)

@@ -16,6 +16,13 @@ needs a `manifest.csv` with columns
 and the set's attribute columns: `colour`, `shape` (clevr_shapes) or `style`, `class`
 (pacs_styles). Candidate prompts for confound studies come from `caption(**attrs)` with
 one attribute swapped; `attributes()` lists the values each attribute takes.
+
+`template` (config: data.template) sets the captions: a format string over the set's
+attributes, e.g. the authors' CLEVR "a picture of a {colour}{shape}" (their sdxl_clevr.py, no
+space: "a picture of a redsphere") or the corrected "a picture of a {colour} {shape}". With a
+template, an item's own prompt is the template of its attributes too (the manifest's prompt
+column is then not used); null keeps the default template and the manifest's prompts.
+Real CLEVR / PACS folders become manifests with dlik/data/manifest_convert.py.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import functools
 import math
 import os
 import shutil
+import string
 import sys
 from pathlib import Path
 
@@ -63,13 +71,31 @@ def _check_name(name: str) -> None:
         raise ValueError(f"image set must be one of {sorted(SETS)}, got {name!r}")
 
 
-def caption(name: str, **attrs: str) -> str:
-    """Return the caption of set name for the given attribute values (all of them)."""
+def check_template(name: str, template: str | None) -> str:
+    """Return the caption template of set name (None = the default), raising unless its
+    fields are exactly the set's attributes."""
     _check_name(name)
+    if template is None:
+        return TEMPLATES[name]
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"data.template {template!r} is not a format string: {exc}") from exc
+    if sorted(set(fields)) != sorted(SETS[name]):
+        need = ", ".join("{" + a + "}" for a in SETS[name])
+        raise ValueError(f"data.template for {name} must use each of {need} and no other "
+                         f"field, got {template!r} (fields {fields})")
+    return template
+
+
+def caption(name: str, template: str | None = None, **attrs: str) -> str:
+    """Return the caption of set name for the given attribute values (all of them), by the
+    template (None = the set's default)."""
+    tpl = check_template(name, template)
     if set(attrs) != set(SETS[name]):
         raise ValueError(f"{name} captions need attributes {sorted(SETS[name])}, "
                          f"got {sorted(attrs)}")
-    return TEMPLATES[name].format(**attrs)
+    return tpl.format(**attrs)
 
 
 def combination(name: str, i: int) -> dict[str, str]:
@@ -174,8 +200,11 @@ class ShapesImageSet:
     root=None uses the embedded rendered set, a path a folder with the same manifest.csv."""
 
     def __init__(self, name: str = "clevr_shapes", split: str = "test",
-                 n_items: int | None = None, root: str | None = None) -> None:
+                 n_items: int | None = None, root: str | None = None,
+                 template: str | None = None) -> None:
         _check_name(name)
+        check_template(name, template)
+        self.template = template
         if n_items is not None and n_items < 1:
             raise ValueError(f"data.n_items must be >= 1 or null, got {n_items}")
         self.name, self.split, self.n_items = name, split, n_items
@@ -197,8 +226,13 @@ class ShapesImageSet:
     def items(self) -> list[Item]:
         """Return the items: payload image_path and prompt; columns prompt and the attributes."""
         attrs = list(SETS[self.name])
-        return [Item(r["id"], {"image_path": r["image_path"], "prompt": r["prompt"]},
-                     {"prompt": r["prompt"], **{a: r[a] for a in attrs}}) for r in self._rows]
+        items = []
+        for r in self._rows:
+            values = {a: r[a] for a in attrs}
+            prompt = r["prompt"] if self.template is None else self.caption(**values)
+            items.append(Item(r["id"], {"image_path": r["image_path"], "prompt": prompt},
+                              {"prompt": prompt, **values}))
+        return items
 
     def attributes(self) -> dict[str, list[str]]:
         """Return each attribute's values: the embedded set's, or those a real manifest uses."""
@@ -212,5 +246,5 @@ class ShapesImageSet:
 
     def caption(self, **attrs: str) -> str:
         """Return the caption for attribute values (e.g. one attribute of an item swapped)."""
-        return caption(self.name, **attrs)
+        return caption(self.name, self.template, **attrs)
 

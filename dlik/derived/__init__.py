@@ -15,16 +15,32 @@ import pandas as pd
 from .paired import reference_rows, with_difference_se
 from .pmi import NULL_CONDITION_ID, with_pmi
 from .text_swaps import with_own_delta
+from .true_prompt import true_prompt_rows, with_true_delta
+
+# delta_bpd's reference row, by the column that marks the study: text swaps (the own text)
+# or prompt confounds (the true prompt of the same scale, source and attribute)
+_DELTA: dict[str, tuple[Callable, Callable]] = {
+    "text_variant": (lambda df: with_own_delta(df).drop(columns="own_bpd"),
+                     lambda df: reference_rows(df, df["text_variant"] == "own")),
+    "is_true_prompt": (with_true_delta, true_prompt_rows),
+}
+
+
+def _delta_kind(df: pd.DataFrame) -> tuple[Callable, Callable]:
+    for marker, fns in _DELTA.items():
+        if marker in df.columns:
+            return fns
+    raise ValueError(f"delta_bpd needs one of the columns {list(_DELTA)} (the reference row's "
+                     f"marker), got {sorted(df.columns)}")
 
 
 def _delta_bpd(df: pd.DataFrame) -> pd.DataFrame:
-    return with_own_delta(df).drop(columns="own_bpd")
+    return _delta_kind(df)[0](df)
 
 
 def _delta_bpd_se(df: pd.DataFrame) -> pd.DataFrame:
     # Monte-Carlo error of delta_bpd (paired over shared probes; derived/paired.py)
-    own = reference_rows(df, df["text_variant"] == "own")
-    return with_difference_se(df, own, "delta_bpd_se")
+    return with_difference_se(df, _delta_kind(df)[1](df), "delta_bpd_se")
 
 
 def _pmi_bpd_se(df: pd.DataFrame) -> pd.DataFrame:

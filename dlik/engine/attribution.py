@@ -26,7 +26,7 @@ import torch
 
 from .divergence import Drift, drift_and_divergence, drift_only
 from ..densities import gaussian_logp
-from .likelihood import _seeds, _slice
+from .likelihood import _slice, row_seeds
 from .probes import make_probes
 from .solve import SolverSpec, solve
 
@@ -82,11 +82,29 @@ def _integrate(func, edges, y0, m, spec):
     bins = torch.zeros(n, len(edges) - 1, dtype=torch.float64, device=y0.device)
     nfe = torch.zeros(n, dtype=torch.long, device=y0.device)
     status = ["ok"] * n
+    y = y0.clone()
     for k, (t0, t1) in enumerate(zip(edges[:-1], edges[1:])):
-        res = solve(func, t0, t1, y, torch.zeros_like(bins[:, 0]), m, spec)
-        y, bins[:, k], nfe = res.y, res.l, nfe + res.nfe
-        status = [s if s != "ok" else r for s, r in zip(status, res.status)]
+        live = torch.tensor([s == "ok" for s in status], device=y0.device)
+        if not bool(live.any()):
+            bins[:, k:] = float("nan")
+            break
+        rows = torch.nonzero(live).flatten()  # stopped rows leave: later bins are NaN for them
+        sub = _rows_only(func, rows)
+        res = solve(sub, t0, t1, y[rows], torch.zeros(len(rows), dtype=torch.float64,
+                                                       device=y0.device), m[rows], spec)
+        y[rows], nfe[rows] = res.y, nfe[rows] + res.nfe
+        bins[:, k] = float("nan")
+        bins[rows, k] = res.l
+        for j, r in enumerate(rows.tolist()):
+            status[r] = res.status[j]
     return y, bins, nfe, status
+
+
+def _rows_only(func, rows: torch.Tensor):
+    """Return func on a subset of the original rows: local row indices map back to rows."""
+    def g(t, y, idx, need, key=None):
+        return func(t, y, rows[idx], need, key)
+    return g
 
 
 def shared_path_attribution(
@@ -116,10 +134,10 @@ def shared_path_attribution(
         raise ValueError(f"x0 must be batched (B, ...), got shape {tuple(x0.shape)}")
     n, net_dtype = x0.shape[0], x0.dtype
     m = torch.ones_like(x0) if mask is None else mask.to(x0.device, x0.dtype).expand_as(x0)
-    probes = make_probes(spec.estimator, x0.shape[1:], spec.n_probes, _seeds(seeds, n),
+    probes = make_probes(spec.estimator, x0.shape[1:], spec.n_probes, row_seeds(seeds, x0),
                          net_dtype, x0.device)
 
-    def div_diff(t, y, idx, need_div):
+    def div_diff(t, y, idx, need_div, key=None):
         ca, cb = _slice(cond_a, idx, n), _slice(cond_b, idx, n)
         if not need_div:
             return drift_only(drift, y, t, ca, net_dtype), None
@@ -129,7 +147,7 @@ def shared_path_attribution(
         _, db = drift_and_divergence(drift, y, t, cb, mi, pi, net_dtype)
         return fa, da - db
 
-    def transport(t, y, idx, need_dl):
+    def transport(t, y, idx, need_dl, key=None):
         ca, cb = _slice(cond_a, idx, n), _slice(cond_b, idx, n)
         fa = drift_only(drift, y, t, ca, net_dtype)
         if not need_dl:

@@ -10,6 +10,7 @@ sequence, so the solver's error is common to them and cancels in their differenc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,10 +18,12 @@ import torch
 
 from .tableaus import Tableau
 
-# func(t (b,), y (b, ...), idx (b,) original rows, need_dl) -> (dy, dl | None). dl/dt must not
-# depend on l (a log-density accumulator), so dl is asked for only at stages whose weights use
-# it; func may return dl None when need_dl is False.
-RowFunc = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, bool], tuple]
+# func(t (b,), y (b, ...), idx (b,) original rows, need_dl, key) -> (dy, dl | None). dl/dt must
+# not depend on l (a log-density accumulator), so dl is asked for only at stages whose weights
+# use it; func may return dl None when need_dl is False. key = (step (b,), stage): each row's
+# count of accepted steps and the stage's index in the tableau (stage -1: the first step's
+# size probe), so a stochastic dl (a Hutchinson probe drawn per stage) can be keyed by it.
+RowFunc = Callable[..., tuple]
 
 SAFETY, IFACTOR, DFACTOR = 0.9, 10.0, 0.2
 
@@ -35,6 +38,9 @@ class IntegrationResult:
     nfe: torch.Tensor
     status: list[str]
     grids: list[torch.Tensor] | None = None
+    replay_err: torch.Tensor | None = None
+    """Per row, the largest embedded error ratio over a replayed grid's steps (1 = exactly
+    at tolerance); NaN for rows not replayed or a tableau without an error estimate."""
 
 
 def _bcast(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -77,11 +83,15 @@ class BatchedRK:
     """Integrates dy/dt = f(t, y) (plus dl/dt) from t0 to t1 for every row independently."""
 
     def __init__(self, tableau: Tableau, atol: float = 1e-5, rtol: float = 1e-5,
-                 step_size: float | None = None, max_steps: int = 10_000) -> None:
+                 step_size: float | None = None, max_steps: int = 10_000,
+                 control_l: bool = True) -> None:
         if not tableau.adaptive and step_size is None:
             raise ValueError(f"method {tableau.name!r} is fixed-step: set solver.step_size")
         self.tab, self.atol, self.rtol = tableau, atol, rtol
         self.step_size, self.max_steps = step_size, max_steps
+        # control_l False: the error norm sees y alone, so the steps never depend on a
+        # stochastic dl (probes refreshed per stage would otherwise select their own steps).
+        self.control_l = control_l
         # A step_size fixes the steps of any tableau (an embedded pair's estimate goes unused).
         self.adaptive = tableau.adaptive and step_size is None
         # Per stage: is dl/dt used (by the solution, the error estimate, or as the next k1)?
@@ -90,13 +100,14 @@ class BatchedRK:
         self.needs_dl = tuple(b != 0.0 or e != 0.0 or (tableau.fsal and i == last)
                               for i, (b, e) in enumerate(zip(tableau.b, err)))
 
-    def _stages(self, func, t, y, with_l, h, idx, k1):
+    def _stages(self, func, t, y, with_l, h, idx, k1, acc):
         """Return the stage derivatives (ky list, kl list) of one step for active rows."""
         ky, kl = [k1[0]], [k1[1]]
-        for c, arow, need in zip(self.tab.c[1:], self.tab.a[1:], self.needs_dl[1:]):
+        for i, (c, arow, need) in enumerate(zip(self.tab.c[1:], self.tab.a[1:],
+                                                self.needs_dl[1:]), start=1):
             hb = _bcast(h, y)
             yi = y + hb * sum(a * k for a, k in zip(arow, ky) if a != 0.0)
-            dy, dl = func(t + c * h, yi, idx, with_l and need)
+            dy, dl = func(t + c * h, yi, idx, with_l and need, (acc, i))
             ky.append(dy)
             kl.append(dl)
         return ky, kl
@@ -105,6 +116,8 @@ class BatchedRK:
         """Return a per-row first step (Hairer's rule, as torchdiffeq), at most span."""
         order = self.tab.order
         zeros = torch.zeros_like(y0)
+        if not self.control_l:
+            l0 = None
         d0 = _ratio(y0, zeros, y0, mask, self.atol, self.rtol,
                     None if l0 is None else l0, l0, l0)
         d1 = _ratio(f0[0], zeros, y0, mask, self.atol, self.rtol,
@@ -112,7 +125,8 @@ class BatchedRK:
         h0 = torch.where((d0 < 1e-5) | (d1 < 1e-5), torch.full_like(d0, 1e-6), 0.01 * d0 / d1)
         h0 = h0.clamp(max=span)  # the probe point must stay inside the interval
         y1 = y0 + _bcast(h0 * direction, y0) * f0[0]
-        f1 = func(t0 + h0 * direction, y1, idx, l0 is not None)
+        f1 = func(t0 + h0 * direction, y1, idx, l0 is not None,
+                  (torch.zeros_like(idx), -1))
         dfy = (f1[0] - f0[0])
         dfl = None if l0 is None else f1[1] - f0[1]
         d2 = _ratio(dfy, zeros, y0, mask, self.atol, self.rtol, dfl, l0, l0) / h0
@@ -122,7 +136,7 @@ class BatchedRK:
         h1 = torch.where(small, torch.clamp(h0 * 1e-3, min=1e-6),
                          (0.01 / torch.maximum(d1, d2)) ** (1.0 / order))
         h1 = torch.where(torch.isfinite(h1), h1, h0)
-        return torch.minimum(100 * h0, h1).clamp(max=span)
+        return torch.minimum(100 * h0, h1).clamp(max=span)  # NaN where f0 was not finite
 
     def integrate(self, func: RowFunc, t0: float, t1: float, y0: torch.Tensor,
                   l0: torch.Tensor | None, mask: torch.Tensor,
@@ -149,12 +163,19 @@ class BatchedRK:
         if span == 0:
             return IntegrationResult(out_y, out_l, nfe, status)
         adaptive = self.adaptive and grids is None
+        # a replay forms the embedded error estimate too (its stages exist): a condition whose
+        # field is sharper than the pilot's shows it in replay_err instead of passing silently
+        check = grids is not None and self.tab.adaptive
+        replay_err = torch.full((n,), float("nan"), dtype=torch.float64, device=dev)
+        if check:
+            replay_err.zero_()
         if grids is not None:
             table, n_steps = _grid_table(grids, n, dev)
         hist_rows: list[torch.Tensor] = []
         hist_h: list[torch.Tensor] = []
         with_l = l0 is not None
-        k1 = func(t, y, idx, with_l)
+        acc = torch.zeros(n, dtype=torch.long, device=dev)  # accepted steps per row
+        k1 = func(t, y, idx, with_l, (acc, 0))
         nfe += 1
         if grids is not None:
             h = table[:, 0].abs()
@@ -163,6 +184,21 @@ class BatchedRK:
             nfe += 1
         else:
             h = torch.full((n,), min(self.step_size, span), dtype=torch.float64, device=dev)
+        # a row whose derivative at the start is not finite cannot take any step: stop it now
+        start_bad = ~torch.isfinite(k1[0].flatten(1)).all(1) | ~torch.isfinite(h)
+        if with_l and k1[1] is not None:
+            start_bad |= ~torch.isfinite(k1[1].reshape(n, -1)).all(1)
+        if bool(start_bad.any()):
+            for r in torch.nonzero(start_bad).flatten().tolist():
+                status[r] = "nonfinite"
+            out_y[start_bad] = float("nan")
+            if out_l is not None:
+                out_l[start_bad] = float("nan")
+            keep = ~start_bad
+            idx, y, t, h, steps, acc, m = (v[keep] for v in (idx, y, t, h, steps, acc, m))
+            l = None if l is None else l[keep]
+            k1 = (k1[0][keep], None if k1[1] is None else k1[1][keep])
+        ctrl_l = with_l and self.control_l
         while idx.numel():
             if grids is not None:
                 hs = table[idx, steps]
@@ -171,7 +207,7 @@ class BatchedRK:
                 remaining = (t1 - t) * direction
                 h = torch.minimum(h, remaining)
                 hs = h * direction
-            ky, kl = self._stages(func, t, y, with_l, hs, idx, k1)
+            ky, kl = self._stages(func, t, y, with_l, hs, idx, k1, acc)
             nfe[idx] += len(self.tab.c) - 1
             hb = _bcast(hs, y)
             y_new = y + hb * sum(b * k for b, k in zip(self.tab.b, ky) if b != 0.0)
@@ -180,11 +216,12 @@ class BatchedRK:
             finite = torch.isfinite(y_new.flatten(1)).all(1)
             if l_new is not None:
                 finite &= torch.isfinite(l_new.reshape(len(l_new), -1)).all(1)
-            if adaptive:
+            if adaptive or check:
                 ey = hb * sum(e * k for e, k in zip(self.tab.b_err, ky) if e != 0.0)
-                el = None if l is None else _bcast(hs, l) * sum(
+                el = None if not ctrl_l else _bcast(hs, l) * sum(
                     e * k for e, k in zip(self.tab.b_err, kl) if e != 0.0)
                 ratio = _ratio(ey, y, y_new, m, self.atol, self.rtol, el, l, l_new)
+            if adaptive:
                 accept = (ratio <= 1.0) & finite
                 factor = torch.where(
                     ratio == 0, torch.full_like(ratio, IFACTOR),
@@ -195,7 +232,10 @@ class BatchedRK:
             else:
                 accept = finite
                 h_next = h
+                if check:
+                    replay_err[idx] = torch.maximum(replay_err[idx], ratio.nan_to_num(math.inf))
             steps += 1
+            acc = acc + accept.long()
             acc_b = _bcast(accept, y)
             y = torch.where(acc_b, y_new, y)
             if l is not None:
@@ -211,8 +251,10 @@ class BatchedRK:
                 done = accept & (steps == n_steps[idx])
             else:
                 done = accept & (torch.abs(t - t1) <= 1e-12 * max(1.0, abs(t1)))
-            # fixed steps cannot shrink: a non-finite step is final at once
-            stuck = (h_next < 1e-14) if adaptive else torch.ones_like(finite)
+            # fixed steps cannot shrink: a non-finite step is final at once; an adaptive step
+            # size that is NaN or vanishing can never finish either
+            stuck = ((h_next < 1e-14) | ~torch.isfinite(h_next)) if adaptive else \
+                torch.ones_like(finite)
             bad = ~torch.isfinite(y.flatten(1)).all(1) | (~finite & stuck)
             over = steps >= self.max_steps
             leave = done | bad | over
@@ -226,13 +268,13 @@ class BatchedRK:
                     out_l[idx[leave]] = l[leave]
                 keep = ~leave
                 idx, y, t, h_next, steps = idx[keep], y[keep], t[keep], h_next[keep], steps[keep]
-                m = m[keep]
+                m, acc = m[keep], acc[keep]
                 l = None if l is None else l[keep]
                 if self.tab.fsal:
                     k1 = (k1[0][keep], None if k1[1] is None else k1[1][keep])
             h = h_next
             if not self.tab.fsal and idx.numel():
-                k1 = func(t, y, idx, with_l)
+                k1 = func(t, y, idx, with_l, (acc, 0))
                 nfe[idx] += 1
         grid_out = _split_history(hist_rows, hist_h, n) if record else None
-        return IntegrationResult(out_y, out_l, nfe, status, grid_out)
+        return IntegrationResult(out_y, out_l, nfe, status, grid_out, replay_err)

@@ -25,8 +25,8 @@ def _vjp(f: torch.Tensor, x: torch.Tensor, vs: torch.Tensor, retain: bool = Fals
     """Return v^T J for each v in vs (leading axis), batched when possible."""
     if vs.shape[0] == 1:
         return torch.autograd.grad(f, x, vs[0], retain_graph=retain)[0].unsqueeze(0)
-    try:
-        return torch.autograd.grad(f, x, vs, retain_graph=retain, is_grads_batched=True)[0]
+    try:  # the graph is kept through the batched try, so the fallback can still use it
+        return torch.autograd.grad(f, x, vs, retain_graph=True, is_grads_batched=True)[0]
     except RuntimeError:  # an op without a batching rule: fall back to a loop of VJPs
         out = [torch.autograd.grad(f, x, v, retain_graph=True)[0] for v in vs]
         return torch.stack(out)
@@ -82,3 +82,29 @@ def drift_and_divergence(
             div = (g * eps).flatten(2).double().sum(2)  # (K, B)
             div = div.T if per_probe else div.mean(0)
     return f.detach().double(), div.detach()
+
+
+def at_width(fn: Callable[..., tuple], width: int | None, args: tuple,
+             cond: dict | None) -> tuple:
+    """Return fn(*args, cond) computed on calls of exactly `width` rows: the rows are chunked,
+    the last chunk padded by repeating its first row, and the padding dropped from each output.
+
+    Network kernels pick their blocking by batch size, so an fp32 row's value moves in its last
+    bits with the number of rows beside it; at a fixed width it does not (a row's position in
+    the call does not matter). args are row-batched tensors (or None); fn returns a tuple of
+    row-batched tensors. width None calls fn once on the rows as they are.
+    """
+    n = next(a for a in args if a is not None).shape[0]
+    if width is None or n == width:
+        return fn(*args, cond)
+    parts = []
+    for start in range(0, n, width):
+        c = min(width, n - start)
+        ix = torch.arange(start, start + c, device=args[0].device)
+        ix = torch.cat([ix, ix[:1].repeat(width - c)])
+        sub = tuple(None if a is None else a[ix] for a in args)
+        sub_cond = None if cond is None else {
+            k: (v[ix] if torch.is_tensor(v) else v)
+            for k, v in cond.items()}
+        parts.append(tuple(o[:c] for o in fn(*sub, sub_cond)))
+    return tuple(torch.cat(o) for o in zip(*parts))

@@ -10,8 +10,9 @@ from typing import Any
 import torch
 
 from ..densities import gaussian_logp
-from .divergence import Drift, drift_and_divergence, drift_only
-from .probes import make_probes
+from .divergence import Drift, at_width, drift_and_divergence, drift_only
+from .errors import block_error
+from .probes import content_seed, make_probes, stage_probes
 from .solve import SolverSpec, solve
 
 LN2 = math.log(2.0)
@@ -21,7 +22,9 @@ LN2 = math.log(2.0)
 class LikelihoodResult:
     """Per-row log-density of x0 (nats, float64: the mean over probes), its parts, bits per
     dim, NFE and status; per-probe estimates (B, K), the Monte-Carlo standard error of the
-    mean (NaN with one probe or the exact trace), and the accepted step grids when recorded."""
+    mean and its degrees of freedom (NaN / 0 with one probe or the exact trace), the per-block
+    divergence integrals (B, K, G) when probes are refreshed per stage, the accepted step
+    grids when recorded, and the largest embedded error ratio of a replayed row."""
 
     logp: torch.Tensor
     bpd: torch.Tensor
@@ -35,6 +38,9 @@ class LikelihoodResult:
     logp_se: torch.Tensor | None = None
     bpd_se: torch.Tensor | None = None
     grids: list[torch.Tensor] | None = None
+    se_dof: torch.Tensor | None = None
+    logp_blocks: torch.Tensor | None = None
+    replay_err: torch.Tensor | None = None
 
 
 def mc_standard_error(per_probe: torch.Tensor) -> torch.Tensor:
@@ -46,9 +52,12 @@ def mc_standard_error(per_probe: torch.Tensor) -> torch.Tensor:
     return per_probe.double().std(-1, unbiased=True) / math.sqrt(k)
 
 
-def _seeds(seeds: Sequence[int] | None, n: int) -> list[int]:
+def row_seeds(seeds: Sequence[int] | None, x0: torch.Tensor) -> list[int]:
+    """Return one probe seed per row: the given ones, or a hash of each row's content (so a
+    row's probes never depend on its position in the batch)."""
+    n = x0.shape[0]
     if seeds is None:
-        return list(range(n))
+        return [content_seed(x0[i]) for i in range(n)]
     if len(seeds) != n:
         raise ValueError(f"seeds must have one int per row: got {len(seeds)} for {n} rows")
     return [int(s) for s in seeds]
@@ -58,6 +67,23 @@ def _slice(cond: dict | None, idx: torch.Tensor, n: int) -> dict | None:
     if cond is None or idx.numel() == n:
         return cond
     return {k: (v[idx] if torch.is_tensor(v) else v) for k, v in cond.items()}
+
+
+class TimeBlocks:
+    """G blocks of [t_start, t_end], equal in log t (in t when t_start = 0): block(t) says
+    which block a stage's contribution belongs to."""
+
+    def __init__(self, t_start: float, t_end: float, n_blocks: int) -> None:
+        self.n = n_blocks
+        self.log = t_start > 0
+        self.lo = math.log(t_start) if self.log else t_start
+        self.hi = math.log(t_end) if self.log else t_end
+
+    def block(self, t: torch.Tensor) -> torch.Tensor:
+        """Return the block index (long) of each time."""
+        u = t.clamp_min(1e-300).log() if self.log else t
+        k = ((u - self.lo) / (self.hi - self.lo) * self.n).floor().long()
+        return k.clamp(0, self.n - 1)
 
 
 def log_likelihood(
@@ -78,14 +104,16 @@ def log_likelihood(
 
     drift(x, t, cond) is the probability-flow drift; t is a (B,) tensor and cond a dict of
     row-batched tensors or None. `solver` carries every setting (method, tolerances, estimator,
-    probes, time interval); keyword settings override single fields of it (or of the
-    default SolverSpec). Rows are independent: each row's steps are controlled on their own
-    (or replayed from `grids`, one accepted-time grid per row as `record_grids` returns them)
-    and probes come from each row's seed, so a row's value does not depend on its neighbours.
-    With K = n_probes > 1 one forward and K batched VJPs per step give K estimates; logp is
-    their mean and logp_se its Monte-Carlo standard error. progress(fraction, evaluations) is
-    called at every drift evaluation with the fraction of [t_start, t_end] that the slowest
-    row still integrating has covered (for a progress bar).
+    probes, refresh, time interval, network width); keyword settings override single fields
+    of it (or of the default SolverSpec). Rows are independent: each row's steps are
+    controlled on their own (or replayed from `grids`, one accepted-time grid per row as
+    `record_grids` returns them), probes come from each row's seed (default: a hash of the
+    row's content) and the network sees calls of solver.net_batch rows, so a row's value does
+    not depend on its neighbours. With K = n_probes > 1 one forward and K batched VJPs per
+    stage give K estimates; logp is their mean, logp_se its Monte-Carlo standard error with
+    se_dof degrees of freedom (K - 1; more with refresh=stage, from the time blocks).
+    progress(fraction, evaluations) is called at every drift evaluation with the fraction of
+    [t_start, t_end] that the slowest row still integrating has covered.
     """
     spec = replace(solver or SolverSpec(), **settings) if settings else (solver or SolverSpec())
     if x0.dim() < 2:
@@ -96,38 +124,60 @@ def log_likelihood(
     n_dims = m.flatten(1).sum(1).round().long()
     if bool((n_dims == 0).any()):
         raise ValueError("mask leaves a row with no counted dims")
-    probes = make_probes(spec.estimator, x0.shape[1:], spec.n_probes, _seeds(seeds, n),
-                         net_dtype, x0.device)
+    seed_list = row_seeds(seeds, x0)
+    refresh = spec.refresh == "stage"
+    probes = None if refresh else make_probes(spec.estimator, x0.shape[1:], spec.n_probes,
+                                              seed_list, net_dtype, x0.device)
+    k = 1 if spec.estimator == "exact" else spec.n_probes
+    n_blocks = spec.blocks if refresh else 1
+    blocks = TimeBlocks(spec.t_start, spec.t_end, n_blocks)
 
     span = spec.t_end - spec.t_start
     calls = [0]
 
-    def func(t, y, idx, need_div):
+    def forward(y, t, ci):
+        return (drift_only(drift, y, t, ci, net_dtype),)
+
+    def with_div(y, t, mi, pi, ci):
+        return drift_and_divergence(drift, y, t, ci, mi, pi, net_dtype, per_probe=True)
+
+    def func(t, y, idx, need_div, key=None):
         if progress is not None:
             calls[0] += 1
             progress(float((t.min() - spec.t_start) / span), calls[0])
         ci = _slice(cond, idx, n)
         if not need_div:  # a stage whose divergence the solver does not use: forward only
-            return drift_only(drift, y, t, ci, net_dtype), None
+            return at_width(forward, spec.net_batch, (y, t), ci)[0], None
         mi = m if idx.numel() == n else m[idx]
-        pi = None if probes is None else (probes if idx.numel() == n else probes[idx])
-        return drift_and_divergence(drift, y, t, ci, mi, pi, net_dtype, per_probe=True)
+        if refresh:
+            pi = stage_probes(spec.estimator, x0.shape[1:], k,
+                              [seed_list[i] for i in idx.tolist()], key[0].tolist(), key[1],
+                              net_dtype, x0.device)
+        else:
+            pi = None if probes is None else (probes if idx.numel() == n else probes[idx])
+        f, div = at_width(with_div, spec.net_batch, (y, t, mi, pi), ci)
+        if n_blocks == 1:
+            return f, div[..., None]
+        out = torch.zeros(div.shape[0], k, n_blocks, dtype=torch.float64, device=div.device)
+        out.scatter_(2, blocks.block(t).view(-1, 1, 1).expand(-1, k, 1), div[..., None])
+        return f, out
 
     y0 = x0.detach().double()
-    k = 1 if probes is None else probes.shape[1]
-    l0 = torch.zeros(n, k, dtype=torch.float64, device=x0.device)
+    l0 = torch.zeros(n, k, n_blocks, dtype=torch.float64, device=x0.device)
     res = solve(func, spec.t_start, spec.t_end, y0, l0, m, spec,
                 grids=None if grids is None else list(grids), record=record_grids)
     mean = torch.as_tensor(prior_mean, dtype=torch.float64, device=x0.device).expand_as(y0)
     prior = gaussian_logp(res.y, mean, prior_std, m)
-    per_probe = prior[:, None] + res.l
-    div = res.l.mean(1)
+    per_probe = prior[:, None] + res.l.sum(-1)
+    div = res.l.sum(-1).mean(1)
     logp = prior + div
     status = list(res.status)
     for i in range(n):
         if status[i] == "ok" and not math.isfinite(float(logp[i])):
             status[i] = "nonfinite"
     to_bits = n_dims.double() * LN2
-    se = mc_standard_error(per_probe)
+    se, dof = (torch.as_tensor(v, dtype=torch.float64, device=x0.device)
+               for v in block_error(res.l.cpu().numpy()))
     return LikelihoodResult(logp, -logp / to_bits, prior, div, n_dims, res.nfe, status, res.y,
-                            per_probe, se, se / to_bits, res.grids)
+                            per_probe, se, se / to_bits, res.grids, dof,
+                            res.l if refresh else None, res.replay_err)

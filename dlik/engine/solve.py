@@ -19,6 +19,7 @@ from .tableaus import TABLEAUS
 INTEGRATORS = ("auto", "batched", "torchdiffeq")
 PROBE_SHARING = ("shared", "independent")
 STEP_SHARING = ("shared", "own")
+REFRESH = ("none", "stage")
 METHODS = tuple(sorted(set(TABLEAUS) | set(TORCHDIFFEQ_SOLVERS)))
 
 
@@ -64,6 +65,26 @@ class SolverSpec:
     """shared: an adaptive method picks its steps once per sample input (on its first
     condition) and every condition replays them; own: each row controls its own steps.
     torchdiffeq's adaptive methods cannot replay steps: they resolve to own (the CSV says)."""
+    refresh: str = "none"
+    """none: one probe set per row for the whole solve (FFJORD's and the paper's); stage: fresh
+    probes at every stage, drawn from (row seed, accepted step, stage), so every condition of a
+    sample still sees the same probes on a shared grid. The trajectory does not depend on the
+    probes, so the estimate stays unbiased while the per-stage noise adds incoherently; the
+    log-density leaves the step controller's error norm (the steps cannot select probes)."""
+    blocks: int = 64
+    """With refresh=stage: the divergence integral is kept in this many time blocks (equal in
+    log t), independent given the path, so a row's error has up to blocks x (K - 1) degrees of
+    freedom (Welch-Satterthwaite) instead of K - 1."""
+    replay_slack: float = 1.0
+    """A replayed row whose embedded error ratio exceeds this on any step (1 = at tolerance) is
+    re-integrated on its own steps and says so (steps = own, replay_err); inf never checks."""
+    net_batch: int | None = None
+    """Every network call is made on exactly this many rows (chunked, the last padded by
+    repeating a row), so a row's numbers never depend on which rows share its batch (fp32
+    kernels pick their blocking by batch size). None: the engine calls the network on the
+    rows as they come; a run (dlik run, dlik.score) resolves None to its batch_size, so its
+    rows do not depend on neighbours, shard or resume; set it to keep rows fixed across
+    batch sizes too. Adaptive pilots always run alone (width 1)."""
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> SolverSpec:
@@ -74,9 +95,10 @@ class SolverSpec:
             raise ValueError(f"unknown solver setting(s) {unknown}; known: {names}")
         kw = dict(settings)
         kinds = {"atol": float, "rtol": float, "t_start": float, "t_end": float,
-                 "step_size": float, "max_steps": int, "n_probes": int}
+                 "step_size": float, "max_steps": int, "n_probes": int, "blocks": int,
+                 "replay_slack": float, "net_batch": int}
         for k, kind in kinds.items():
-            if k in kw and not (k == "step_size" and kw[k] is None):
+            if k in kw and not (k in ("step_size", "net_batch") and kw[k] is None):
                 try:
                     kw[k] = kind(kw[k])
                 except (TypeError, ValueError):
@@ -92,10 +114,28 @@ class SolverSpec:
                 "max_steps": self.max_steps, "time_change": self.time_change,
                 "estimator": self.estimator, "n_probes": self.n_probes,
                 "t_start": self.t_start, "t_end": self.t_end, "probes": self.probes,
-                "steps": self.resolved_steps}
+                "steps": self.resolved_steps, "refresh": self.refresh,
+                "net_batch": self.net_batch}
 
     def __post_init__(self) -> None:
         check_estimator(self.estimator)
+        for name in ("atol", "rtol", "t_start", "t_end"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"solver.{name} must be finite, got {getattr(self, name)}")
+        if self.refresh not in REFRESH:
+            raise ValueError(f"refresh must be one of {list(REFRESH)}, got {self.refresh!r}")
+        if self.refresh != "none" and self.resolved_integrator != "batched":
+            raise ValueError(f"refresh={self.refresh!r} needs integrator=batched (it keys probes "
+                             f"by step and stage), got {self.resolved_integrator}")
+        if self.refresh != "none" and self.estimator == "exact":
+            raise ValueError("refresh=stage draws Hutchinson probes: not with estimator=exact")
+        if self.blocks < 1:
+            raise ValueError(f"blocks must be >= 1, got {self.blocks}")
+        if not self.replay_slack >= 1:
+            raise ValueError(f"replay_slack must be >= 1 (1 = the tolerance), got "
+                             f"{self.replay_slack}")
+        if self.net_batch is not None and self.net_batch < 1:
+            raise ValueError(f"net_batch must be >= 1 or null, got {self.net_batch}")
         if self.n_probes < 1:
             raise ValueError(f"n_probes must be >= 1, got {self.n_probes}")
         if not self.t_end > self.t_start >= 0:
@@ -162,8 +202,8 @@ SOLVER_COLUMNS = tuple(SolverSpec().columns())
 
 
 def _changed(func: RowFunc, tc: TimeChange) -> RowFunc:
-    def g(s, y, idx, need_dl):
-        dy, dl = func(tc.to_t(s), y, idx, need_dl)
+    def g(s, y, idx, need_dl, key=None):
+        dy, dl = func(tc.to_t(s), y, idx, need_dl, key)
         k = tc.dt_ds(s)
         return (dy * k.view(-1, *([1] * (dy.dim() - 1))),
                 None if dl is None else dl * k.view(-1, *([1] * (dl.dim() - 1))))
@@ -192,7 +232,7 @@ def _torchdiffeq_rows(func: RowFunc, s0, s1, y0, l0, spec: SolverSpec,
     def f(s, state):
         nfe[0] += 1
         y = state[0]
-        dy, dl = func(s.expand(n).to(torch.float64), y, idx, l0 is not None)
+        dy, dl = func(s.expand(n).to(torch.float64), y, idx, l0 is not None, None)
         return (dy,) if l0 is None else (dy, dl)
 
     state = (y0,) if l0 is None else (y0, l0)
@@ -232,5 +272,6 @@ def solve(func: RowFunc, t0: float, t1: float, y0: torch.Tensor, l0: torch.Tenso
             raise ValueError("replaying or recording step grids needs integrator=batched, got "
                              f"torchdiffeq ({spec.method!r})")
         return _torchdiffeq(g, s0, s1, y0, l0, spec)
-    rk = BatchedRK(TABLEAUS[spec.method], spec.atol, spec.rtol, spec.step_size, spec.max_steps)
+    rk = BatchedRK(TABLEAUS[spec.method], spec.atol, spec.rtol, spec.step_size, spec.max_steps,
+                   control_l=spec.refresh == "none")
     return rk.integrate(g, s0, s1, y0, l0, mask, grids=grids, record=record)

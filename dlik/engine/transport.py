@@ -15,7 +15,7 @@ from .solve import SolverSpec, solve
 
 
 def _row_func(drift: Drift, cond: dict | None, net_dtype: torch.dtype, n: int):
-    def func(t, y, idx, _need_dl):
+    def func(t, y, idx, _need_dl, _key=None):
         return drift_only(drift, y, t, _slice(cond, idx, n), net_dtype), None
     return func
 
@@ -71,9 +71,20 @@ def ode_path(drift: Drift, x: torch.Tensor, times: Sequence[float], cond: dict |
     status = ["ok"] * n
     y = x.detach().double()
     for t0, t1 in zip(times[:-1], times[1:]):
-        res = solve(func, float(t0), float(t1), y, None, m, spec)
-        status = [s if s != "ok" else r for s, r in zip(status, res.status)]
-        y = res.y
+        rows = torch.tensor([i for i, s in enumerate(status) if s == "ok"], dtype=torch.long,
+                            device=x.device)
+        if rows.numel() == n:
+            res = solve(func, float(t0), float(t1), y, None, m, spec)
+            status, y = list(res.status), res.y
+        elif rows.numel():  # stopped rows leave the path: only the live ones integrate on
+            sub = _row_func(drift, _slice(cond, rows, n), x.dtype, rows.numel())
+            res = solve(sub, float(t0), float(t1), y[rows], None, m[rows], spec)
+            y = torch.full_like(y, float("nan"))
+            y[rows] = res.y
+            for j, r in enumerate(rows.tolist()):
+                status[r] = res.status[j]
+        else:
+            y = torch.full_like(y, float("nan"))
         out.append(y.to(x.dtype))
     return PathResult(out, status)
 

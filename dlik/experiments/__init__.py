@@ -1,1 +1,2 @@
-"""Study builders: each turns a config into likelihood jobs."""
+"""Study builders: each `Study` turns its config into likelihood jobs and names its CSV
+columns and its table (`table = ...`) (docs/code-map.md)."""

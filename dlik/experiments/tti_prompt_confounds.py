@@ -4,13 +4,19 @@ attribute (that attribute's values, the other attribute held fixed), at each gui
 reconstruction through the ODE.
 
 Reconstruction of an image at guidance scale s: its latent x0 is carried by the probability-
-flow ODE from t_start to t_end (encode) and back (decode) under its own prompt at the same s
-(the paper's "CFG x reconstruction"; recon_prompt=null uses the null prompt, which tells the
-path nothing about the answer), and the result is scored like the original. t_start is the
-likelihood solver's (study.t_start = solver.t_start), checked against the model's trained
-range. Listing jobs is cheap: the reconstruction of an (image, s) runs when its first
-surviving job is staged and is cached for that pair's other jobs; CLIP scores (the optional
-baseline) likewise per image. Each attribute's candidate set is complete on its own, so the
+flow ODE from t_start to t_end (encode) and back (decode) at the same s, and the result is
+scored like the original. `recon_prompt` says under which prompt the path runs:
+- candidate: each candidate prompt's own reconstruction, scored under that candidate (the
+  authors' code, pipeline_stable_diffusion_log_likelihood.py: the latent is copied once per
+  candidate and each copy encoded and decoded under its candidate's embeddings): the paper's
+  Table 6 setting;
+- own: one reconstruction under the image's true prompt, scored under every candidate (dlik's
+  controlled variant: every candidate scores the same latent, but the path favours the truth);
+- null: one reconstruction under the null prompt (tells the path nothing about the answer).
+t_start is the likelihood solver's (study.t_start = solver.t_start), checked against the
+model's trained range. Listing jobs is cheap: the reconstruction of an (image, s, prompt) runs
+when its first surviving job is staged and is cached for the image's other jobs; CLIP scores
+(the optional baseline) likewise per image. Each attribute's candidate set is complete on its own, so the
 image's own prompt is scored once per attribute (independent probes).
 """
 
@@ -29,7 +35,7 @@ from .base import StudyBase
 from ..models.guidance import guidance_scale_list
 
 SOURCES = ("original", "reconstruction")
-RECON_PROMPTS = ("own", "null")
+RECON_PROMPTS = ("own", "null", "candidate")
 RECON_SOLVER = {"method": "dopri5", "atol": 1e-3, "rtol": 1e-3}  # the paper's SDXL setting
 
 
@@ -48,7 +54,8 @@ class PromptConfoundsStudy(StudyBase):
 
     key_columns = ["image_set", "attribute", "true_label", "candidate_label",
                    "is_true_prompt", "guidance_scale", "source", "true_prompt"]
-    extra_columns = ["recon_rmse", "clip_cosine", "clip_model"]
+    extra_columns = ["recon_prompt", "recon_rmse", "clip_cosine", "clip_model"]
+    derived_columns = ["delta_bpd", "delta_bpd_se"]
 
     def __init__(self, data, adapter, guidance_scales: list[float] | None = None,
                  sources: list[str] | None = None,
@@ -73,7 +80,7 @@ class PromptConfoundsStudy(StudyBase):
 
         self.clip = load_clip(clip_model, adapter.device)
         self.clip_model = "none" if self.clip is None else self.clip.model_id
-        self._recon: dict[tuple[str, float], tuple[torch.Tensor, tuple, float]] = {}
+        self._recon: dict[tuple, tuple[torch.Tensor, tuple, float]] = {}
         self._clip_cache: dict[str, dict[str, float]] = {}
 
     def _attributes(self, wanted: Mapping[str, list[str]] | None) -> dict[str, dict]:
@@ -93,25 +100,33 @@ class PromptConfoundsStudy(StudyBase):
             out[name] = {a: have[a] for a in pick}
         return out
 
-    def _reconstruction(self, it, scale: float) -> tuple[torch.Tensor, tuple, float]:
+    def _recon_prompt(self, it, candidate: str) -> str | None:
+        """Return the prompt the reconstruction path of a row runs under (None = null)."""
+        return {"own": it.payload["prompt"], "null": None,
+                "candidate": candidate}[self.recon_prompt]
+
+    def _reconstruction(self, it, scale: float, prompt: str | None
+                        ) -> tuple[torch.Tensor, tuple, float]:
         """Return (x_rec, original size, RMS of x_rec - x0) of one image at a guidance scale
-        (cached).
+        under a prompt (cached per image: its jobs are consecutive).
 
         Integrated at batch 1: an adaptive path's value moves with its batch neighbours' float
         rounding (measured: 0.017 max abs at 1e-3 when the three scales share a batch), so a
-        reconstruction depends only on (image, scale), never on the study's list of scales."""
-        key = (it.item_id, scale)
+        reconstruction depends only on (image, scale, prompt), never on the study's list of
+        scales or candidates."""
+        key = (it.item_id, scale, prompt)
         if key not in self._recon:
             ad, spec = self.adapter, self.recon_solver
             x0, orig = ad.latent_of(it.payload, it.item_id)
-            prompt = it.payload["prompt"] if self.recon_prompt == "own" else None
             cond = {k: v[None] for k, v in ad.prompt_cond(prompt, scale, orig).items()}
             x1 = ode_path(ad.drift, x0[None], [spec.t_start, spec.t_end], cond=cond,
                           solver=spec)[-1]
             xr = ode_path(ad.drift, x1, [spec.t_end, spec.t_start], cond=cond,
                           solver=spec)[-1][0]
             rmse = float((xr.double() - x0.double()).pow(2).mean().sqrt())
-            self._recon = {key: (xr, orig, rmse)}  # an image's jobs are consecutive
+            if any(k[0] != it.item_id for k in self._recon):
+                self._recon = {}
+            self._recon[key] = (xr, orig, rmse)
         return self._recon[key]
 
     def _clip_scores(self, it) -> dict[str, float]:
@@ -134,7 +149,7 @@ class PromptConfoundsStudy(StudyBase):
     def _stage(self, it, source: str, scale: float, prompt: str) -> tuple[dict, dict]:
         cols: dict[str, Any] = {}
         if source == "reconstruction":
-            xr, orig, rmse = self._reconstruction(it, scale)
+            xr, orig, rmse = self._reconstruction(it, scale, self._recon_prompt(it, prompt))
             payload = {"latent": xr, "prompt": prompt, "guidance_scale": scale,
                        "original_size": orig}
             cols["recon_rmse"] = rmse
@@ -150,6 +165,14 @@ class PromptConfoundsStudy(StudyBase):
 
         return ImageSetGroup(self.sets).items()
 
+    def _input(self, source: str, scale: float, prompt: str) -> str:
+        """Return the job's input key: rows with one key score the same x0 (shared steps)."""
+        if source == "original":
+            return source
+        if self.recon_prompt == "candidate":
+            return f"{source}@{scale:g}|{prompt}"
+        return f"{source}@{scale:g}"
+
     def jobs(self) -> list[Job]:
         """Return one job per (image, source, guidance scale, attribute, candidate), image by
         image."""
@@ -164,11 +187,13 @@ class PromptConfoundsStudy(StudyBase):
                                 "candidate_label": value, "is_true_prompt": value == true,
                                 "guidance_scale": gs, "source": source,
                                 "true_prompt": it.payload["prompt"],
-                                "clip_model": self.clip_model}
+                                "clip_model": self.clip_model,
+                                "recon_prompt": (self.recon_prompt if source != "original"
+                                                 else None)}
                         jobs.append(Job(
                             it.item_id, f"{source}/gs={gs:g}/{attr}={value}", cols,
                             {"prompt": prompt, "guidance_scale": gs},
                             stage=lambda it=it, s=source, g=gs, p=prompt: self._stage(
                                 it, s, g, p),
-                            input=source if source == "original" else f"{source}@{gs:g}"))
+                            input=self._input(source, gs, prompt)))
         return jobs

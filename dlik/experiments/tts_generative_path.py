@@ -13,6 +13,7 @@ from ..models.base import Job, require
 from ..seeding import stable_rng
 from .audio_measures import MEASURE_COLUMNS, AudioMeasures
 from .base import StudyBase
+from .perceptual_rows import SPEECH_EXTRA, VocodedSpeech
 
 SAMPLERS = ("ode", "sde")
 
@@ -29,7 +30,7 @@ class GenerativePathStudy(StudyBase):
                  samplers: list[str] | None = None, sde_steps: int = 100,
                  temperature: float = 1.0, seed: int = 0, atol: float = 1e-5,
                  rtol: float = 1e-5, measures: dict | None = None,
-                 multi_speaker: bool = False) -> None:
+                 multi_speaker: bool = False, perceptual: bool = False) -> None:
         self.times = [float(t) for t in (times or [1.0 - i / 10 for i in range(11)])]
         if self.times != sorted(self.times, reverse=True) or not 0 <= self.times[-1]:
             raise ValueError(f"times must decrease from <= 1 to >= 0, got {self.times}")
@@ -41,6 +42,9 @@ class GenerativePathStudy(StudyBase):
         self.temperature, self.seed, self.atol, self.rtol = temperature, seed, atol, rtol
         self.measures = AudioMeasures(**(measures or {}))
         self.multi_speaker = multi_speaker
+        self.perceptual = VocodedSpeech(self.measures.vocoder_name) if perceptual else None
+        if perceptual:  # DNSMOS of each vocoded mel (no time-aligned reference for PESQ/STOI)
+            self.extra_columns = [*MEASURE_COLUMNS, *SPEECH_EXTRA]
         self._cache: dict[str, dict[str, list[dict]]] = {}
 
     def _payload(self, it) -> dict:
@@ -74,14 +78,19 @@ class GenerativePathStudy(StudyBase):
 
         ref = load_audio(it.payload["audio_path"])
         cols = self.measures.measure(None, ref, it.payload["text"], ref)
-        return {"mel": mel_spectrogram(torch.from_numpy(ref))}, cols
+        mel = mel_spectrogram(torch.from_numpy(ref))
+        return {"mel": mel}, {**cols, **self._perceptual(mel)}
+
+    def _perceptual(self, mel) -> dict:
+        return {} if self.perceptual is None else self.perceptual.columns(None, mel)
 
     def _path_stage(self, it, sampler: str, i: int) -> tuple[dict, dict]:
         from ..data.audio import load_audio
 
         payload = self._paths(it)[sampler][i]
         ref = load_audio(it.payload["audio_path"])
-        return payload, self.measures.measure(payload["mel"], ref, it.payload["text"])
+        return payload, {**self.measures.measure(payload["mel"], ref, it.payload["text"]),
+                         **self._perceptual(payload["mel"])}
 
     def jobs(self) -> list[Job]:
         """Return the real-audio row and one row per (sampler, saved t) for each utterance."""

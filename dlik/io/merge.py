@@ -19,14 +19,13 @@ import pandas as pd
 
 from ..derived import derive_columns
 from ..engine.solve import SOLVER_COLUMNS
+from .results import EXACT_FLOATS, read_results  # noqa: F401 (EXACT_FLOATS re-exported)
 
 KEY = ["sample_id", "condition_id"]
 MUST_MATCH = ("experiment", "model_id", "checkpoint_hash", *SOLVER_COLUMNS, "seed",
               "dlik_version")
 COMPARED = ("logp_nats", "bpd", "prior_logp", "divergence_integral", "n_dims", "nfe", "status")
 SHARD_FILE = re.compile(r"results\.shard(\d+)of(\d+)\.csv")
-# Exact float parsing: pandas 3's default parser round-trips; pandas 2 needs the option.
-EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
 class MergeRefused(ValueError):
@@ -159,8 +158,7 @@ def merge_with_report(paths: list[Path], allow_mismatch: bool = False,
         report.missing = sorted(expected - present)
         report.unexpected = sorted(present - expected)
     text = keep.drop(columns=["_file"]).to_csv(index=False)
-    out = pd.read_csv(io.StringIO(text), dtype={"sample_id": str, "condition_id": str},
-                      **EXACT_FLOATS)
+    out = read_results(io.StringIO(text))
     return derive_columns(out), report
 
 

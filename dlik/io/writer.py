@@ -16,8 +16,8 @@ from typing import Any
 from ..engine.solve import SOLVER_COLUMNS
 
 MEASURE_COLUMNS = (
-    "logp_nats", "bpd", "bpd_se", "prior_logp", "divergence_integral", "n_dims", "nfe",
-    "wall_s", "status", "error", "logp_probes",
+    "logp_nats", "bpd", "bpd_se", "se_dof", "prior_logp", "divergence_integral", "n_dims",
+    "nfe", "wall_s", "status", "error", "logp_probes", "probe_blocks", "replay_err",
 )
 PROVENANCE_COLUMNS = (
     "model_id", "checkpoint_hash", "config_hash", *SOLVER_COLUMNS, "seed", "device",

@@ -8,7 +8,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -32,6 +32,8 @@ class ScoreSettings:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.solver.net_batch is None:  # the network's call width: the run's batch size
+            object.__setattr__(self, "solver", replace(self.solver, net_batch=self.batch_size))
 
 
 @dataclass
@@ -68,7 +70,8 @@ def in_shard(job: Job, shard: tuple[int, int] | None) -> bool:
     return stable_int(job.sample_id) % shard[1] == shard[0]
 
 
-STOPPED_MEASURES = ("logp_nats", "bpd", "bpd_se", "prior_logp", "divergence_integral")
+STOPPED_MEASURES = ("logp_nats", "bpd", "bpd_se", "prior_logp", "divergence_integral",
+                    "se_dof")
 
 
 def status_message(status: str, solver: SolverSpec) -> str | None:
@@ -96,6 +99,13 @@ def check_unique(jobs: Sequence[Job]) -> None:
 def probe_cells(values: torch.Tensor) -> str:
     """Return one row's per-probe log-densities (nats) as the CSV cell 'v1;v2;...'."""
     return ";".join(repr(float(v)) for v in values)
+
+
+def block_cells(blocks: torch.Tensor) -> str:
+    """Return one row's divergence integrals per probe and time block (K, G) as the CSV cell
+    'K:G:v11;v12;...' (probe-major; nats), from which paired errors get their dof."""
+    k, g = blocks.shape
+    return f"{k}:{g}:" + ";".join(f"{float(v):.12g}" for v in blocks.flatten())
 
 
 def _pilots(jobs: Sequence[Job]) -> dict[str, Job]:
@@ -138,11 +148,11 @@ class Runner:
             progress=self._progress, **kw)
 
     def _pilot_grids(self, batch: list[tuple[Job, Prepared]], start: float) -> None:
-        """Integrate, with error control, the pilot row of each input of the batch that has no
-        step sequence yet; keep its accepted steps (None when the pilot failed: that input's
-        rows then control their own steps) and, when the pilot is in the batch, its row."""
+        """Integrate alone (network width 1), with error control, the pilot row of each input
+        of the batch that has no step sequence yet, so its grid is a function of its input;
+        keep its accepted steps (None when the pilot failed: that input's rows then control
+        their own steps) and, when the pilot is in the batch, its row."""
         here = {j.key: (j, p) for j, p in batch}
-        need: dict[tuple, list[tuple[Job, Prepared]]] = {}
         for job, _ in batch:
             iid = job.input_id
             if iid in self._grids:
@@ -151,19 +161,15 @@ class Runner:
             self._grids[iid] = None
             try:
                 item = here.get(pilot.key) or (pilot, self.adapter.prepare(pilot.staged()))
+                res = self._likelihood([item], record_grids=True, net_batch=1)
             except Exception as exc:  # noqa: BLE001 - the input falls back to own steps
                 tqdm.write(f"[dlik] pilot {pilot.key} failed ({type(exc).__name__}: {exc}); "
                            f"rows of {iid!r} control their own steps", file=sys.stderr)
                 continue
-            need.setdefault(item[1].bucket_key, []).append(item)
-        for group in need.values():
-            res = self._likelihood(group, record_grids=True)
-            for i, ((job, _), row) in enumerate(zip(group, self._rows(group, res, start,
-                                                                      "shared"))):
-                if res.status[i] == "ok":
-                    self._grids[job.input_id] = res.grids[i]
-                if job.key in here:  # the pilot's own row is its adaptive result
-                    self._pilot_rows[job.key] = row
+            if res.status[0] == "ok":
+                self._grids[iid] = res.grids[0]
+            if pilot.key in here:  # the pilot's own row is its adaptive result
+                self._pilot_rows[pilot.key] = self._rows([item], res, start, "shared")[0]
 
     def _error_row(self, job: Job, exc: BaseException, columns: dict | None = None) -> dict:
         msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
@@ -187,7 +193,16 @@ class Runner:
         own = [(j, p) for j, p in rest if self._grids[j.input_id] is None]
         if replay:
             res = self._likelihood(replay, grids=[self._grids[j.input_id] for j, _ in replay])
-            rows.update(zip((j.key for j, _ in replay), self._rows(replay, res, start, "shared")))
+            over = [i for i, e in enumerate(res.replay_err.tolist())
+                    if not e <= s.solver.replay_slack and res.status[i] == "ok"]
+            replayed = self._rows(replay, res, start, "shared")
+            rows.update((j.key, r) for i, ((j, _), r) in enumerate(zip(replay, replayed))
+                        if i not in over)
+            if over:  # past tolerance on the pilot's grid: these rows take their own steps
+                redo = [replay[i] for i in over]
+                res2 = self._likelihood(redo)
+                for i, (job, _), row in zip(over, redo, self._rows(redo, res2, start, "own")):
+                    rows[job.key] = {**row, "replay_err": float(res.replay_err[i])}
         if own:
             res = self._likelihood(own)
             rows.update(zip((j.key for j, _ in own), self._rows(own, res, start, "own")))
@@ -205,7 +220,12 @@ class Runner:
                 **job.columns, **prep.columns, "sample_id": job.sample_id,
                 "condition_id": job.condition_id, "logp_nats": float(res.logp[i]),
                 "bpd": float(res.bpd[i]), "bpd_se": float(res.bpd_se[i]),
+                "se_dof": float(res.se_dof[i]),
                 "logp_probes": probe_cells(res.logp_probes[i]),
+                "probe_blocks": "" if res.logp_blocks is None else block_cells(
+                    res.logp_blocks[i]),
+                "replay_err": math.nan if res.replay_err is None else float(
+                    res.replay_err[i]),
                 "prior_logp": float(res.prior_logp[i]),
                 "divergence_integral": float(res.divergence_integral[i]),
                 "n_dims": int(res.n_dims[i]), "nfe": int(res.nfe[i]), "wall_s": wall,
@@ -214,7 +234,7 @@ class Runner:
             msg = status_message(res.status[i], s.solver)
             if msg:  # a stopped integration's values are not a likelihood: leave them NaN
                 row.update({c: math.nan for c in (*STOPPED_MEASURES, *prep.bpd_dims)},
-                           logp_probes="", error=msg)
+                           logp_probes="", probe_blocks="", se_dof=math.nan, error=msg)
             rows.append(row)
         return rows
 

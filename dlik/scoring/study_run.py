@@ -17,6 +17,7 @@ import pandas as pd
 from ..experiments.base import Study
 from ..io.lock import hold, lock_path
 from ..io.provenance import dlik_version, git_commit
+from ..io.results import read_results
 from ..io.writer import MEASURE_COLUMNS, PROVENANCE_COLUMNS, ResultWriter, read_done_keys
 from ..models.base import Adapter
 from .outcome import empty_note, failure
@@ -49,12 +50,6 @@ def csv_columns(study: Study, adapter: Adapter) -> list[str]:
     cols = [*keys, *MEASURE_COLUMNS, *adapter.columns, *study.extra_columns,
             *study.derived_columns, *PROVENANCE_COLUMNS]
     return list(dict.fromkeys(cols))
-
-
-def read_results(path: Path) -> pd.DataFrame:
-    """Return a results CSV with ids and texts as written (no 'NA' -> NaN) and exact floats."""
-    return pd.read_csv(path, dtype={"sample_id": str, "condition_id": str},
-                       keep_default_na=False, na_values=["", "nan", "NaN"])
 
 
 def _text(v: Any) -> str:

@@ -15,7 +15,11 @@ from .align_prior import BLANK_ID, aligned_mu
 from .checkpoint import checkpoint_hash, load_gradtts
 from .default_weights import resolve_checkpoint
 
-PRIORS = ("standard", "terminal")
+PRIORS = ("standard", "x0_terminal")
+"""standard: N(mu, I), the model's prior (a likelihood); x0_terminal: N(a x0 + (1-a) mu,
+1 - a^2), the SDE's law at t = 1 given the input x0 itself: it depends on the data being
+scored, so the result is NOT a likelihood (a diagnostic of the prior term only)."""
+EMBEDDED_KEYS = ("phoneme_embedding", "encoder_output")
 
 
 def pad_frames(n: int, multiple: int = 4) -> int:
@@ -40,6 +44,9 @@ class GradTTSAdapter:
                  dictionary: str | None = None, pe_scale: float | None = None,
                  dtype: str = "float32", device: str = "cpu", compile: bool = False,
                  cache_size: int = 256) -> None:
+        if prior == "terminal":
+            raise ValueError("prior 'terminal' is now 'x0_terminal': the SDE's law at t=1 given "
+                             "the scored x0 itself, not a likelihood; use prior=standard")
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {list(PRIORS)}, got {prior!r}")
         if dtype not in ("float32", "float64"):
@@ -115,29 +122,91 @@ class GradTTSAdapter:
 
     @torch.no_grad()
     def prepare(self, job: Job) -> Prepared:
-        """Return mel x0 padded to a multiple of 4 frames, its mask, and the aligned mu prior."""
+        """Return mel x0 padded to a multiple of 4 frames, its mask, and the aligned mu prior.
+        Payload `phoneme_embedding` ([T_x, C] encoder-input rows) or `encoder_output`
+        ([T_x, F] encoder means), one row per token of `text`, replaces the text's rows on the
+        text's own alignment (the condition-headroom search's conditions)."""
         from ...text import text_to_ids
 
-        mel = self.mel_of(job.payload)
-        if mel.dim() != 2 or mel.shape[0] != self.cfg.n_feats:
-            raise ValueError(f"mel must be [{self.cfg.n_feats}, T], got {tuple(mel.shape)}")
-        if not torch.isfinite(mel).all():
-            raise ValueError("mel has non-finite values")
+        embedded = [k for k in EMBEDDED_KEYS if job.payload.get(k) is not None]
+        if embedded:
+            return self._prepare_embedded(job.payload, embedded)
+        mel = self._checked_mel(job.payload)
         text = "" if job.payload.get("null_condition") else str(job.payload.get("text", ""))
         ids = text_to_ids(text, self.dictionary)
         spk = self.speaker_tensor(job.payload)
         mu = aligned_mu(self.model, ids, mel, spk, self.device, self.dtype)  # [80, T]
+        return self.prepared_from_mu(mel, mu, spk, sum(1 for i in ids if i != BLANK_ID))
+
+    def _checked_mel(self, payload: dict) -> torch.Tensor:
+        mel = self.mel_of(payload)
+        if mel.dim() != 2 or mel.shape[0] != self.cfg.n_feats:
+            raise ValueError(f"mel must be [{self.cfg.n_feats}, T], got {tuple(mel.shape)}")
+        if not torch.isfinite(mel).all():
+            raise ValueError("mel has non-finite values")
+        return mel
+
+    def _prepare_embedded(self, payload: dict, keys: list[str]) -> Prepared:
+        if len(keys) > 1 or payload.get("null_condition"):
+            raise ValueError(f"give one of {list(EMBEDDED_KEYS)} and no null_condition, got "
+                             f"{keys} (null_condition={payload.get('null_condition')})")
+        parts = self.text_parts(payload)
+        rows = torch.as_tensor(payload[keys[0]]).to(self.device, self.dtype)
+        want = (parts["embedding"].shape[0],
+                self.cfg.n_enc_channels if keys[0] == "phoneme_embedding" else self.cfg.n_feats)
+        if tuple(rows.shape) != want or not torch.isfinite(rows).all():
+            raise ValueError(f"{keys[0]} must be finite with shape {want} (one row per token "
+                             f"of the text), got {tuple(rows.shape)}")
+        mu_x = self.encode_embedded(rows) if keys[0] == "phoneme_embedding" else rows.T
+        return self.prepared_from_mu(parts["mel"], mu_x @ parts["path"], parts["spk"],
+                                     parts["n_phones"])
+
+    @torch.no_grad()
+    def text_parts(self, payload: dict) -> dict:
+        """Return the payload's mel, speaker, token ids, their embedding rows [T_x, C] (the
+        table's units), the MAS path [T_x, T] of the text's encoder means to the mel, and the
+        phone count: what a condition on the text's alignment keeps fixed."""
+        from ...text import text_to_ids
+        from .align_prior import mas_log_prior
+        from .alignment import maximum_path
+
+        mel = self._checked_mel(payload)
+        ids = text_to_ids(str(payload.get("text", "")), self.dictionary) or [BLANK_ID]
+        if len(ids) > mel.shape[1]:
+            raise ValueError(f"text has {len(ids)} tokens but the audio only {mel.shape[1]} "
+                             "frames: monotonic alignment needs at least one frame per token")
+        spk = self.speaker_tensor(payload)
+        x = torch.tensor([ids], dtype=torch.long, device=self.device)
+        emb = self.model.encoder.emb(x)[0]
+        mu_x = self.encode_embedded(emb)
+        y = mel[None].to(self.device, self.dtype)
+        mask = torch.ones(1, len(ids), mel.shape[1], dtype=self.dtype, device=self.device)
+        path = maximum_path(mas_log_prior(mu_x[None], y), mask)[0]
+        return {"mel": mel, "spk": spk, "ids": ids, "embedding": emb, "path": path,
+                "n_phones": sum(1 for i in ids if i != BLANK_ID)}
+
+    def encode_embedded(self, rows: torch.Tensor) -> torch.Tensor:
+        """Return the encoder means mu_x [F, T_x] of embedding rows [T_x, C] (differentiable;
+        the encoder is single-speaker, as in the official model)."""
+        n = torch.tensor([rows.shape[0]], device=self.device)
+        return self.model.encoder.forward_embedded(rows[None].to(self.dtype), n)[0][0]
+
+    def prepared_from_mu(self, mel: torch.Tensor, mu: torch.Tensor, spk: torch.Tensor | None,
+                         n_phones: int) -> Prepared:
+        """Return the Prepared of a mel [F, T] under the aligned prior mean mu [F, T]
+        (differentiable in mu)."""
         n = mel.shape[1]
-        x0, mu_p, mask = self._padded(mel), self._padded(mu), self._frame_mask(n)
+        x0, mask = self._padded(mel), self._frame_mask(n)
+        mu_p = torch.nn.functional.pad(mu.to(self.device, self.dtype),
+                                       (0, pad_frames(n) - n))
         prior_mean, prior_std = mu_p, 1.0
-        if self.prior == "terminal":  # N(a x0 + (1-a) mu, 1 - a^2): the SDE's law at t=1 given x0
+        if self.prior == "x0_terminal":  # N(a x0 + (1-a) mu, 1 - a^2): the SDE's law at t=1 given x0
             a = float(self.schedule.mean_coef(torch.tensor(1.0, dtype=torch.float64)))
             prior_mean = a * x0 + (1 - a) * mu_p
             prior_std = math.sqrt(1 - a * a)
         cond = {"mu": mu_p, "mask": mask}
         if spk is not None:
             cond["spk"] = spk[0]
-        n_phones = sum(1 for i in ids if i != BLANK_ID)
         return Prepared(x0=x0, mask=mask, prior_mean=prior_mean, prior_std=prior_std,
                         cond=cond, columns={"n_frames": n, "n_phones": n_phones,
                                             "prior": self.prior})

@@ -167,7 +167,13 @@ class TextEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, x_lengths: torch.Tensor, spk: torch.Tensor | None = None):
         """Return (mu_x, logw, x_mask)."""
-        h = (self.emb(x) * math.sqrt(self.n_channels)).transpose(1, 2)
+        return self.forward_embedded(self.emb(x), x_lengths, spk)
+
+    def forward_embedded(self, e: torch.Tensor, x_lengths: torch.Tensor,
+                         spk: torch.Tensor | None = None):
+        """Return (mu_x, logw, x_mask) of embedding rows e [B, T, C] (the table's units): the
+        encoder after its lookup, for conditions between the table's rows."""
+        h = (e * math.sqrt(self.n_channels)).transpose(1, 2)
         mask = sequence_mask(x_lengths, h.shape[2]).unsqueeze(1).to(h.dtype)
         h = self.prenet(h, mask)
         if self.n_spks > 1:

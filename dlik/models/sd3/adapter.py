@@ -25,16 +25,14 @@ import torch
 from ..sdxl.adapter import SDXLAdapter
 from ..sdxl.families import FAMILIES
 from ..sdxl.loader import _weight_files
+from ..sdxl.scheduler_kinds import FLOW, check_scheduler
 
 
 class FlowNoise:
     """diffusers' FlowMatchEulerDiscreteScheduler noise levels: t = sigma in [t_min, 1]."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        cls = config.get("_class_name", "FlowMatchEulerDiscreteScheduler")
-        if cls != "FlowMatchEulerDiscreteScheduler":
-            raise ValueError(f"an SD3 folder's scheduler must be FlowMatchEulerDiscreteScheduler,"
-                             f" got {cls!r}")
+        check_scheduler(config, FLOW, "FlowMatchEulerDiscreteScheduler")
         self.n = int(config.get("num_train_timesteps", 1000))
         self.shift = float(config.get("shift", 1.0))
         if not self.shift > 0:
@@ -65,7 +63,14 @@ class SD3Adapter(SDXLAdapter):
         super().__init__(path=path, **kw)
         self.joint_dim = int(self.unet.config.joint_attention_dim)
         self.t5 = self._load_t5() if use_t5 and (self.folder / "text_encoder_3").is_dir() else None
+        self.use_t5 = bool(use_t5)
         self._t5_cache: dict[str, torch.Tensor] = {}
+
+    def _hash_settings(self) -> dict[str, str]:
+        """Return SDXL's settings plus the T5 tokens: whether T5 encodes them (t5=model) or
+        they are zeros (t5=zeros: no text_encoder_3 or use_t5=false), and how many."""
+        return {**super()._hash_settings(), "t5": "model" if self.t5 is not None else "zeros",
+                "msl": str(self.max_sequence_length)}
 
     @staticmethod
     def _noise(scheduler_config: dict[str, Any]) -> FlowNoise:
@@ -82,7 +87,7 @@ class SD3Adapter(SDXLAdapter):
         self._files += [self.folder / "text_encoder_3" / "config.json", *files]
         enc = T5EncoderModel.from_pretrained(self.folder, subfolder="text_encoder_3",
                                              variant=variant, local_files_only=True,
-                                             use_safetensors=True, dtype=torch.float32)
+                                             use_safetensors=True, dtype=self.text_dtype)
         tok = AutoTokenizer.from_pretrained(self.folder, subfolder="tokenizer_3",
                                             local_files_only=True)
         return enc.to(self.device).eval().requires_grad_(False), tok

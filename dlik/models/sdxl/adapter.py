@@ -18,6 +18,8 @@ latent's density is latent_bpd - log2(vae_scaling_factor) bits per latent dim.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +31,26 @@ from ..schedules import pf_ode_drift, reverse_sde_drift
 from .conditioning import PromptEncoder, check_added_embedding, time_ids
 from .families import FAMILIES, Family
 from .latents import VAE_MODES, VAELatents
-from .loader import EMBEDDED_NAMES, files_hash, load_parts, resolve_path
+from .loader import EMBEDDED_NAMES, files_hash, load_parts, read_zero_null, resolve_path
 from .schedule import SDXLNoise
 ORIGINAL_SIZES = ("target", "image")
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
           "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
 HALF = (torch.float16, torch.bfloat16)
+
+
+def _dtype(key: str, name: str, device: torch.device,
+           cpu_half: tuple[torch.dtype, ...] = ()) -> torch.dtype:
+    """Return the torch dtype of a model.<key> name, refusing half precision off CUDA (except
+    the cpu_half ones, e.g. bf16 text encoders / VAE, which CPUs run)."""
+    if name not in DTYPES:
+        raise ValueError(f"{key} must be one of {list(DTYPES)}, got {name!r}")
+    dt = DTYPES[name]
+    if dt in HALF and device.type != "cuda" and dt not in cpu_half:
+        ok = ["float32", "float64", *(str(d)[6:] for d in cpu_half)]
+        raise ValueError(f"{key}={name!r} needs a CUDA device (got {device}); on CPU use one of "
+                         f"{ok} (float32, the default, as likelihoods need)")
+    return dt
 
 
 def _size_pair(image_size: Any, default: tuple[int, int]) -> tuple[int, int]:
@@ -69,30 +85,36 @@ class SDXLAdapter:
                  device: str | torch.device = "cpu", vae_mode: str = "mean",
                  guidance_scale: float = 0.0, image_size: int | list[int] | None = None,
                  original_size: str = "target", cache_size: int = 64,
-                 allow_t_below_trained: bool = False) -> None:
+                 allow_t_below_trained: bool = False, text_dtype: str = "float32",
+                 vae_dtype: str = "float32", negative_prompt: str | None = None) -> None:
         if vae_mode not in VAE_MODES:
             raise ValueError(f"vae_mode must be one of {list(VAE_MODES)}, got {vae_mode!r}")
         if original_size not in ORIGINAL_SIZES:
             raise ValueError(f"original_size must be one of {list(ORIGINAL_SIZES)}, "
                              f"got {original_size!r}")
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
         self.device = torch.device(device)
-        self.dtype = DTYPES[dtype]
+        self.dtype = _dtype("dtype", dtype, self.device)
+        self.text_dtype = _dtype("text_dtype", text_dtype, self.device, cpu_half=(torch.bfloat16,))
+        self.vae_dtype = _dtype("vae_dtype", vae_dtype, self.device, cpu_half=(torch.bfloat16,))
         self.x_dtype = torch.float64 if self.dtype == torch.float64 else torch.float32
-        if self.dtype in HALF and self.device.type != "cuda":
-            raise ValueError(f"dtype={dtype!r} needs a CUDA device (got {self.device}); on CPU "
-                             "use float32 (the default, as likelihoods need) or float64")
         self.vae_mode, self.original_size = vae_mode, original_size
         self.guidance_scale = check_guidance_scale(guidance_scale)
         self.allow_t_below_trained = bool(allow_t_below_trained)
+        if negative_prompt is not None and not isinstance(negative_prompt, str):
+            raise ValueError(f"negative_prompt must be a str or null, got {negative_prompt!r}")
+        self.negative_prompt = negative_prompt
         self.folder = resolve_path(path, self.family)
-        parts = load_parts(self.folder, self.device, self.dtype, self.family)
+        sched = self.folder / "scheduler" / "scheduler_config.json"
+        if sched.is_file():  # refuse a noise process dlik does not implement before loading
+            self._noise(json.loads(sched.read_text()))
+        parts = load_parts(self.folder, self.device, self.dtype, self.family,
+                           text_dtype=self.text_dtype, vae_dtype=self.vae_dtype)
         self.unet, self.vae = parts.unet, parts.vae
         self.noise = self._noise(parts.scheduler_config)
         self.schedule = getattr(self.noise, "schedule", None)  # "score": VP x_t = a x0 + sigma eps
+        self.zero_null = read_zero_null(self.folder, self.family)
         self.text = PromptEncoder(parts.tokenizers, parts.text_encoders, self.device,
-                                  family=self.family)
+                                  family=self.family, zero_null=self.zero_null)
         self._files = parts.files
         self._hash: str | None = None
         self.vae_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
@@ -113,7 +135,7 @@ class SDXLAdapter:
         name = "embedded_tiny" if str(path) in EMBEDDED_NAMES else Path(self.folder).name
         self.model_id = f"{self.family.name}:{name}"
         self.latents = VAELatents(self.vae, self.image_size, self.latent_shape, vae_mode,
-                                  self.device, self.dtype, self.x_dtype, cache_size)
+                                  self.device, self.vae_dtype, self.x_dtype, cache_size)
 
     @staticmethod
     def _noise(scheduler_config: dict[str, Any]):
@@ -134,13 +156,30 @@ class SDXLAdapter:
         return check_t_start(t_start, self.t_min, self.allow_t_below_trained, self.model_id)
 
     def weights_hash(self) -> str:
-        """Return a hash of every weight/config/tokenizer file plus the scoring settings."""
+        """Return a hash of every weight/config/tokenizer file plus the scoring settings (each
+        setting that changes a score: the network, text and VAE dtypes, the null prompt, the
+        guidance's negative prompt, and a family's own, e.g. SD3's T5 tokens)."""
         if self._hash is None:
             self._hash = files_hash(self.folder, self._files)[:16]
         h, w = self.image_size
+        extra = "".join(f":{k}={v}" for k, v in self._hash_settings().items())
         return (f"{self._hash}:vae={self.vae_mode}:gs={self.guidance_scale:g}:"
                 f"{str(self.dtype)[6:]}:"
-                f"{h}x{w}:orig={self.original_size}")
+                f"{h}x{w}:orig={self.original_size}{extra}")
+
+    def _hash_settings(self) -> dict[str, str]:
+        """Return the score-changing settings beyond the original hash fields; those at their
+        defaults are left out, so a default run keeps its hash."""
+        out = {}
+        if self.text_dtype != torch.float32:
+            out["text"] = str(self.text_dtype)[6:]
+        if self.vae_dtype != torch.float32:
+            out["vaedt"] = str(self.vae_dtype)[6:]
+        if self.zero_null != self.family.zero_null:
+            out["null"] = "zeros" if self.zero_null else "empty"
+        if self.negative_prompt is not None:
+            out["neg"] = hashlib.sha256(self.negative_prompt.encode()).hexdigest()[:12]
+        return out
 
     def latent_of(self, payload: dict[str, Any], sample_id: str) -> tuple[torch.Tensor, tuple]:
         """Return (scaled VAE latent [4, h, w], original (H, W) of the image), cached per image."""
@@ -182,13 +221,31 @@ class SDXLAdapter:
         gs = 0.0 if null else check_guidance_scale(self.guidance_scale if gs is None else gs)
         c, h, w = self.latent_shape
         big_h, big_w = self.image_size
+        cond = self.prompt_cond(prompt, gs, orig)
+        if payload.get("prompt_embeds") is not None and not null:
+            cond = self._embedded(cond, payload)
         return Prepared(
-            x0=x0, cond=self.prompt_cond(prompt, gs, orig),
+            x0=x0, cond=cond,
             columns={"prompt": prompt, "null_prompt": prompt is None,
                      "prompt_tokens": None if prompt is None else self.text.encode(prompt)[2],
                      "guidance_scale": gs, "vae_mode": self.vae_mode,
                      "image_size": f"{big_h}x{big_w}", **self.latents.columns},
             bpd_dims={"latent_bpd": c * h * w, "latent_bits_per_pixel_dim": 3 * big_h * big_w})
+
+    def _embedded(self, cond: dict, payload: dict[str, Any]) -> dict:
+        """Return cond with the payload's `prompt_embeds` [L, D] and `pooled_prompt_embeds`
+        [P] (the condition-headroom search's conditions: text-encoder outputs no prompt need
+        spell), checked against the prompt's own shapes."""
+        out = dict(cond)
+        for key, slot in (("prompt_embeds", "prompt_embeds"), ("pooled_prompt_embeds", "pooled")):
+            if payload.get(key) is None:
+                raise ValueError("payload prompt_embeds needs pooled_prompt_embeds too")
+            v = torch.as_tensor(payload[key]).to(cond[slot])
+            if v.shape != cond[slot].shape or not torch.isfinite(v).all():
+                raise ValueError(f"{key} must be finite with shape {tuple(cond[slot].shape)}, "
+                                 f"got {tuple(v.shape)}")
+            out[slot] = v
+        return out
 
     def embeddings(self, prompt: str | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (prompt_embeds [L, D], pooled [P]) of a prompt, None = the unconditional one."""
@@ -196,10 +253,12 @@ class SDXLAdapter:
             return self.text.null()
         return self.text.encode(prompt)[:2]
 
-    def _null_like(self, pe: torch.Tensor, pooled: torch.Tensor
+    def _null_like(self, pe: torch.Tensor, pooled: torch.Tensor, negative: bool = False
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the unconditional prompt's (prompt_embeds, pooled) for each row of pe."""
-        npe, npool = self.embeddings(None)
+        """Return the unconditional prompt's (prompt_embeds, pooled) for each row of pe
+        (negative: the guidance's null, the negative prompt when one is set)."""
+        use_neg = negative and self.negative_prompt is not None
+        npe, npool = self.embeddings(self.negative_prompt if use_neg else None)
         return (npe.to(pe).expand_as(pe).clone(), npool.to(pooled).expand_as(pooled).clone())
 
     def null_condition(self, cond: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -244,7 +303,7 @@ class SDXLAdapter:
         idx = guided_rows(scale)
         if idx is None:
             return convert(self._unet(x, tau, pe, pooled, tid), slice(None))
-        null_pe, null_pooled = self._null_like(pe[idx], pooled[idx])
+        null_pe, null_pooled = self._null_like(pe[idx], pooled[idx], negative=True)
         out = self._unet(torch.cat([x, x[idx]]), torch.cat([tau, tau[idx]]),
                          torch.cat([pe, null_pe]), torch.cat([pooled, null_pooled]),
                          torch.cat([tid, tid[idx]]))

@@ -24,8 +24,9 @@ class PromptEncoder:
 
     def __init__(self, tokenizers: tuple[Any, ...], encoders: tuple[Any, ...],
                  device: torch.device, cache_size: int = 1024,
-                 family: Family = FAMILIES["sdxl"]) -> None:
+                 family: Family = FAMILIES["sdxl"], zero_null: bool | None = None) -> None:
         self.tokenizers, self.encoders, self.family = tokenizers, encoders, family
+        self.zero_null = family.zero_null if zero_null is None else bool(zero_null)
         self.device = device
         self._cache: OrderedDict[str, tuple[torch.Tensor, torch.Tensor, int]] = OrderedDict()
         self._cache_size = int(cache_size)
@@ -62,9 +63,10 @@ class PromptEncoder:
 
     def null(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the unconditional (prompt_embeds, pooled): zeros shaped like an encoded
-        prompt (SDXL), or the encoding of "" (SD 1.x / 2.x)."""
+        prompt (SDXL's force_zeros_for_empty_prompt, read from model_index.json), or the
+        encoding of "" (SD 1.x / 2.x, SD3, SDXL folders that set it false)."""
         pe, pooled, _ = self.encode("")
-        if not self.family.zero_null:
+        if not self.zero_null:
             return pe, pooled
         return torch.zeros_like(pe), torch.zeros_like(pooled)
 

@@ -18,10 +18,16 @@ from ...seeding import stable_seed
 VAE_MODES = ("mean", "sample")
 
 
+def _full(z: torch.Tensor) -> torch.Tensor:
+    """Return z in float32 when the VAE ran in half precision (else z itself)."""
+    return z.float() if z.dtype in (torch.float16, torch.bfloat16) else z
+
+
 class VAELatents:
     """The VAE of an SDXL model at a fixed image size: encodes images to scaled latents (the
     posterior mean, or with mode 'sample' a draw seeded by the sample id), keeps the last
-    `cache_size`, decodes."""
+    `cache_size`, decodes. dtype is the VAE's (its input is cast to it; a half-precision
+    latent is scaled in float32)."""
 
     def __init__(self, vae, image_size: tuple[int, int], latent_shape: tuple[int, int, int],
                  mode: str, device: torch.device, dtype: torch.dtype, x_dtype: torch.dtype,
@@ -41,12 +47,12 @@ class VAELatents:
         if key not in self._cache:
             img = load_image(payload)
             orig = (img.height, img.width)
-            x = to_tensor(fit(img, self.image_size))[None].to(self.device)
+            x = to_tensor(fit(img, self.image_size))[None].to(self.device, self.dtype)
             dist = self.vae.encode(x).latent_dist
-            z = dist.mean
+            z = _full(dist.mean)
             if seed is not None:
                 noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed))
-                z = z + dist.std * noise.to(z.device, z.dtype)
+                z = z + _full(dist.std) * noise.to(z.device, z.dtype)
             self._cache[key] = (self.scale(z)[0].to(self.x_dtype), orig)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

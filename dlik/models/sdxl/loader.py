@@ -178,9 +178,24 @@ def files_hash(folder: Path, files: list[Path]) -> str:
     return h.hexdigest()
 
 
+def read_zero_null(folder: Path, family: Family) -> bool:
+    """Return whether the folder's unconditional prompt is all zeros: model_index.json's
+    force_zeros_for_empty_prompt when it sets one (SDXL pipelines do), else the family's."""
+    index = folder / "model_index.json"
+    if not index.is_file():
+        return family.zero_null
+    value = json.loads(index.read_text()).get("force_zeros_for_empty_prompt", family.zero_null)
+    if not isinstance(value, bool):
+        raise ValueError(f"{index}: force_zeros_for_empty_prompt must be true or false, got "
+                         f"{value!r}")
+    return value
+
+
 def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype,
-               family: Family = FAMILIES["sdxl"]) -> Parts:
-    """Return the components of a checked folder: UNet in unet_dtype, the rest in float32."""
+               family: Family = FAMILIES["sdxl"], text_dtype: torch.dtype = torch.float32,
+               vae_dtype: torch.dtype = torch.float32) -> Parts:
+    """Return the components of a checked folder: the denoiser in unet_dtype, the text
+    encoders in text_dtype, the VAE in vae_dtype (float32 by default)."""
     import diffusers
     import transformers
     from diffusers import AutoencoderKL
@@ -210,8 +225,8 @@ def load_parts(folder: Path, device: torch.device, unet_dtype: torch.dtype,
     parts = Parts(
         unet=load(getattr(diffusers, family.denoiser[1]), family.denoiser[0], unet_dtype,
                   "torch_dtype", low_mem),
-        vae=load(AutoencoderKL, "vae", torch.float32, "torch_dtype", low_mem),
-        text_encoders=tuple(load(getattr(transformers, cls), comp, torch.float32, "dtype", {})
+        vae=load(AutoencoderKL, "vae", vae_dtype, "torch_dtype", low_mem),
+        text_encoders=tuple(load(getattr(transformers, cls), comp, text_dtype, "dtype", {})
                             for comp, cls in family.encoders),
         tokenizers=tuple(CLIPTokenizer.from_pretrained(folder, subfolder=tok,
                                                        local_files_only=True)

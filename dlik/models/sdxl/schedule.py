@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from ..schedules import DDPM_BETA_SCHEDULES, DiscreteDDPMSchedule
+from .scheduler_kinds import VP, check_scheduler
 
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 
@@ -34,6 +35,7 @@ class SDXLNoise:
     """A scheduler config as a continuous VP schedule plus its network parameterisation."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
+        check_scheduler(config, VP, "EulerDiscreteScheduler")
         beta_schedule = config.get("beta_schedule", "linear")
         if beta_schedule not in DDPM_BETA_SCHEDULES:
             raise ValueError(f"scheduler beta_schedule must be one of "
