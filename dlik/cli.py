@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: dlik COMMAND [args]\n\ncommands:\n" + "\n".join(lines))
         print("\nexperiments: " + ", ".join(experiments()))
         if argv and argv[0] not in ("-h", "--help"):
-            print(f"\ndlik: error: command must be one of {list(COMMANDS)}, got {argv[0]!r}")
+            print(f"dlik: error: command must be one of {list(COMMANDS)}, got {argv[0]!r}",
+                  file=sys.stderr)
             return 2
         return 0
     from .validation import Refused
