@@ -16,10 +16,17 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: dlik COMMAND [args]\n\ncommands:\n" + "\n".join(lines))
         print("\nexperiments: " + ", ".join(experiments()))
         if argv and argv[0] not in ("-h", "--help"):
-            print(f"\ndlik: error: command must be one of {list(COMMANDS)}, got {argv[0]!r}")
+            print(f"dlik: error: command must be one of {list(COMMANDS)}, got {argv[0]!r}",
+                  file=sys.stderr)
             return 2
         return 0
-    return command_main(argv[0])(argv[1:]) or 0
+    from .validation import Refused
+
+    try:
+        return command_main(argv[0])(argv[1:]) or 0
+    except Refused as exc:  # a bad config, argument or input: its one line, exit code 2
+        print(exc.line, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

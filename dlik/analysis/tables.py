@@ -24,7 +24,9 @@ def render_study_table(name: str, df: pd.DataFrame) -> str:
 
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     """Return the argument parser of dlik tables (every table's options)."""
-    ap = argparse.ArgumentParser(prog="dlik tables", description=description)
+    from ..validation.parser import OneLineParser
+
+    ap = OneLineParser(prog="dlik tables", description=description)
     ap.add_argument("table", choices=sorted(TABLES), help="which table")
     ap.add_argument("--input", "-i", type=Path, nargs="+", required=True, help="results CSV(s)")
     ap.add_argument("--format", "-f", choices=FORMATS, default="md")

@@ -5,17 +5,18 @@ attribution), as attribution.csv beside the study's results.csv for `dlik tables
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from ..engine.attribution import check_edges, uniform_edges
 from ..scoring.attribution import attribution_rows
 from .beside_results import default_out, provenance, study_from_overrides, write_rows
+from ..validation.command_args import check_attribute
+from ..validation.parser import OneLineParser
 
 
 def main(argv: list[str]) -> int:
     """CLI: dlik attribute [--reference own] [--bins K | --edges ...] [--transport] OVERRIDES."""
-    ap = argparse.ArgumentParser(prog="dlik attribute", description=__doc__)
+    ap = OneLineParser(prog="dlik attribute", description=__doc__)
     ap.add_argument("--reference", default="own", help="condition_id whose path is shared")
     ap.add_argument("--bins", type=int, default=10, help="uniform t-bins over the solver's "
                     "[t_start, t_end]")
@@ -24,7 +25,8 @@ def main(argv: list[str]) -> int:
                     "second pass; needs the 'score' capability)")
     ap.add_argument("--out", type=Path, help="default: beside results.csv, attribution.csv")
     args, overrides = ap.parse_known_args(argv)
-    cfg, adapter, study, settings = study_from_overrides(overrides)
+    check_attribute(args)  # one-line refusals before the study is built
+    cfg, adapter, study, settings = study_from_overrides(overrides, ap.prog)
     s = settings.solver
     edges = check_edges(args.edges) if args.edges else uniform_edges(s.t_start, s.t_end,
                                                                       args.bins)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,9 @@ from ..estimators.elbo import ElboSpec
 from ..models.base import Adapter, Job
 from ..scoring.bench import bench, bench_elbo
 from .config import solver_preset
+from ..validation.command_args import check_bench
+from ..validation.parser import OneLineParser
+from ..validation.refusal import Refused
 
 
 def _gaussian(args) -> tuple[Adapter, list[Job]]:
@@ -52,8 +54,8 @@ def _tti(model: str) -> Callable:
                                        for c, s in product(*SETS["clevr_shapes"].values()))
                            if p != own]
         if not 1 <= args.samples <= len(prompts):
-            raise SystemExit(f"dlik bench: error: --samples for {model} must be in "
-                             f"1..{len(prompts)} (prompts of one image), got {args.samples}")
+            raise Refused("dlik bench", f"--samples for {model} must be in 1..{len(prompts)} "
+                          f"(prompts of one image), got {args.samples}")
         return load_model(model, device=args.device), [
             Job(item.item_id, p.replace(" ", "_"), payload={**item.payload, "prompt": p})
             for p in prompts[:args.samples]]
@@ -67,7 +69,7 @@ MODELS: dict[str, Callable] = {"gaussian": _gaussian, "gradtts": _gradtts,
 def main(argv: list[str]) -> int:
     """CLI: dlik bench [--model gaussian|gradtts|sdxl|sd3] ...; prints one JSON line per
     model (sdxl / sd3: the embedded sdxl_tiny / sd3_tiny)."""
-    ap = argparse.ArgumentParser(prog="dlik bench", description=__doc__)
+    ap = OneLineParser(prog="dlik bench", description=__doc__)
     ap.add_argument("--model", choices=sorted(MODELS), nargs="+", default=["gaussian"])
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--utterances", type=int, default=2,
@@ -101,6 +103,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--elbo-prune-z", type=float, default=3.0, help="elbo: <= 0 never prunes")
     ap.add_argument("--elbo-csv", type=Path, help="elbo: write the paired rows here")
     args = ap.parse_args(argv)
+    check_bench(args)  # one-line refusals before any model loads
     if args.threads:
         torch.set_num_threads(args.threads)
     fast = SolverSpec(args.method, args.atol, args.rtol, "batched", step_size=args.step_size,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io.provenance import dlik_version, git_commit
-from .config import (CONFIG_DIR, build_study, experiments, register_resolvers, resolve_device,
+from .config import (build_study, resolve_device,
                      run_name_from_overrides, settings_from_config)
 
 
@@ -24,17 +24,21 @@ def excluded_keys(config_dir: Path | None = None) -> tuple[str, ...]:
     return tuple(node.get("exclude_keys", ()))
 
 
-def study_from_overrides(overrides: list[str]):
-    """Return (cfg, adapter, study, settings) of dlik run's config with these overrides."""
-    from hydra import compose, initialize_config_dir
+def study_from_overrides(overrides: list[str], prog: str = "dlik"):
+    """Return (cfg, adapter, study, settings) of dlik run's config with these overrides
+    (refused in one line, exit 2, when the config is bad: before the model loads)."""
     from hydra.utils import instantiate
 
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    if cfg.experiment_name is None or cfg.study is None:
-        raise SystemExit(f"dlik: error: pick an experiment: experiment must be one of "
-                         f"{experiments()}")
+    from ..validation.compose import compose_config, parse_overrides
+    from ..validation.refusal import Refused
+    from ..validation.run_config import check_run_config
+
+    flags = [o for o in overrides if o.startswith("-")]
+    if flags:
+        raise Refused(prog, f"unrecognized option {flags[0]!r} (see {prog} --help)")
+    parse_overrides(overrides, multirun=False)
+    cfg = compose_config(overrides, prog)
+    check_run_config(cfg, prog)
     adapter = instantiate(cfg.model, device=str(resolve_device(str(cfg.device))))
     return cfg, adapter, build_study(cfg, lambda: adapter), settings_from_config(cfg)
 

@@ -17,6 +17,9 @@ from pathlib import Path
 from ..io.lock import LockHeld, hold, lock_path
 from ..io.merge import MergeRefused, input_files, merge_with_report
 from .config import build_study
+from ..validation.inputs import check_csv, check_out
+from ..validation.parser import OneLineParser
+from ..validation.refusal import Refused
 
 
 def expected_keys(config: Path) -> set[tuple[str, str]]:
@@ -34,7 +37,7 @@ def expected_keys(config: Path) -> set[tuple[str, str]]:
 
 def main(argv: list[str]) -> int:
     """CLI: dlik merge DIR_OR_CSV... [--out PATH] [--allow-mismatch]; returns the exit code."""
-    ap = argparse.ArgumentParser(prog="dlik merge", description=__doc__,
+    ap = OneLineParser(prog="dlik merge", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="+", type=Path, help="run dirs (their shard CSVs) or CSVs")
     ap.add_argument("--out", type=Path, default=None, help="default: <first dir>/results.csv")
@@ -46,7 +49,10 @@ def main(argv: list[str]) -> int:
     try:
         paths = input_files(args.inputs)
     except ValueError as exc:
-        raise SystemExit(f"dlik merge: error: {exc}") from None
+        raise Refused("dlik merge", str(exc)) from None
+    for p in paths:  # each a CSV with a header: one-line refusals, exit 2
+        check_csv(ap.prog, p)
+    check_out(ap.prog, args.out)
     first = args.inputs[0] if args.inputs[0].is_dir() else args.inputs[0].parent
     expected, note = None, "no config.yaml beside the inputs"
     if args.no_list_jobs:
@@ -59,7 +65,7 @@ def main(argv: list[str]) -> int:
     try:
         df, report = merge_with_report(paths, args.allow_mismatch, expected)
     except MergeRefused as exc:
-        raise SystemExit(f"dlik merge: error: {exc}") from None
+        raise Refused("dlik merge", str(exc)) from None
     report.expected_note = note
     out = args.out or (args.inputs[0] / "results.csv" if args.inputs[0].is_dir()
                        else Path("results.csv"))

@@ -51,9 +51,14 @@ def main(argv: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
+    from ..validation.compose import precheck_run
+    from ..validation.refusal import one_line
+    from ..validation.run_config import check_run_config
+
     register_resolvers()
     if not CONFIG_DIR.is_dir():
         raise SystemExit(f"dlik: config dir {CONFIG_DIR} not found (set DLIK_CONFIG_DIR)")
+    checked = precheck_run(argv)  # refuses a bad config in one line, exit 2, before Hydra
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
     def _main(cfg) -> None:
@@ -61,6 +66,8 @@ def main(argv: list[str]) -> int:
         from ..io.writer import ResultsWriteError
         from ..scoring.study_run import RunInterrupted
 
+        if not checked:  # a multirun's job: its config is checked here, once
+            check_run_config(cfg)
         try:
             run_from_config(cfg, Path(HydraConfig.get().runtime.output_dir))
         except RunInterrupted as exc:
@@ -73,7 +80,7 @@ def main(argv: list[str]) -> int:
         except (ValueError, OSError, LockHeld, ResultsWriteError) as exc:
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            raise SystemExit(f"dlik: error: {exc}") from None
+            raise SystemExit(one_line(f"dlik: error: {exc}", 400)) from None
 
     sys.argv = ["dlik run", *argv]
     _main()

@@ -20,6 +20,7 @@ from ..io.provenance import dlik_version, git_commit
 from ..io.results import read_results
 from ..io.writer import MEASURE_COLUMNS, PROVENANCE_COLUMNS, ResultWriter, read_done_keys
 from ..models.base import Adapter
+from .outcome import empty_note, failure
 from .runner import Runner, RunStats, ScoreSettings
 
 RESUME_HINT = "run the same command again to resume (resume=true is the default)"
@@ -136,7 +137,17 @@ def run_study(study: Study, adapter: Adapter, settings: ScoreSettings, out_dir: 
                 _replace_text(out_dir / "config.yaml", config_yaml)
             stats = _run_locked(study, adapter, settings, path, experiment, chash, resume,
                                 shard, progress, written)
-            table = render_study_table(study.table, fill_derived(path, study))
+            df = fill_derived(path, study)
+            empty = empty_note(df, path, shard)
+            if empty:  # a shard with no jobs (more shards than samples): its empty CSV, exit 0
+                print(empty)
+                return path, stats
+            if (failed := failure(df)) is not None:
+                raise failed
+            try:
+                table = render_study_table(study.table, df)
+            except ValueError as exc:  # say why the rows failed, not which table it can't make
+                raise (failure(df, exc) or exc) from None
             note = solver_note(settings.solver.columns(), adapter.model_id)
             print(table if note in table else f"{table}\n{note}")  # most tables carry it
     except (_Stop, KeyboardInterrupt) as exc:
