@@ -9,9 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..io.provenance import dlik_version, git_commit
-from .config import (build_study, resolve_device,
-                     run_name_from_overrides, settings_from_config)
-
+from .config import (CONFIG_DIR, build_study, resolve_device, run_name_from_overrides,
+                     settings_from_config)
 
 
 def excluded_keys(config_dir: Path | None = None) -> tuple[str, ...]:

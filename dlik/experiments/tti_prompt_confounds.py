@@ -16,8 +16,8 @@ scored like the original. `recon_prompt` says under which prompt the path runs:
 t_start is the likelihood solver's (study.t_start = solver.t_start), checked against the
 model's trained range. Listing jobs is cheap: the reconstruction of an (image, s, prompt) runs
 when its first surviving job is staged and is cached for the image's other jobs; CLIP scores
-(the optional baseline) likewise per image. Each attribute's candidate set is complete on its own, so the
-image's own prompt is scored once per attribute (independent probes).
+(the optional baseline) likewise per image. Each attribute's candidate set is complete on its
+own, so the image's own prompt is scored once per attribute (independent probes).
 """
 
 from __future__ import annotations

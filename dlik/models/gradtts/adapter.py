@@ -200,7 +200,7 @@ class GradTTSAdapter:
         mu_p = torch.nn.functional.pad(mu.to(self.device, self.dtype),
                                        (0, pad_frames(n) - n))
         prior_mean, prior_std = mu_p, 1.0
-        if self.prior == "x0_terminal":  # N(a x0 + (1-a) mu, 1 - a^2): the SDE's law at t=1 given x0
+        if self.prior == "x0_terminal":  # N(a x0 + (1-a) mu, 1 - a^2): the law at t=1 given x0
             a = float(self.schedule.mean_coef(torch.tensor(1.0, dtype=torch.float64)))
             prior_mean = a * x0 + (1 - a) * mu_p
             prior_std = math.sqrt(1 - a * a)
