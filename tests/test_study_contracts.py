@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from dlik.engine.solve import SOLVER_COLUMNS, SolverSpec
+from dlik.scoring.outcome import RunFailed
 from dlik.io.merge import merge_results
 from dlik.models.base import Job, Prepared, require
 from dlik.models.gaussian import AnalyticGaussianSDE
@@ -89,9 +90,10 @@ def test_undeclared_column_is_an_error_row_not_an_abort(tmp_path):
     study = TwoConditions(n=2)
     study.table = "sanity_gaussian"
     ad = Unconditional(extra={"surprise": 1})
-    path, stats = run_study(study, ad, ScoreSettings(solver=SolverSpec("euler", step_size=0.25)),
-                            tmp_path, "t", "h", progress=False)
-    df = pd.read_csv(path)
+    with pytest.raises(RunFailed, match="surprise"):  # every row failed: the run says why
+        run_study(study, ad, ScoreSettings(solver=SolverSpec("euler", step_size=0.25)),
+                  tmp_path, "t", "h", progress=False)
+    df = pd.read_csv(tmp_path / "results.csv")
     assert len(df) == 4 and (df["status"] == "error").all()
     assert df["error"].str.contains("surprise").all() and df["bpd"].notna().all()
 

@@ -69,10 +69,11 @@ def _alive(info: dict) -> bool:
 
 def _refuse(path: Path, info: dict) -> LockHeld:
     results = path.with_name(path.name[: -len(".lock")])
+    # the advice first: a refusal is cut to one line of 200 characters
     return LockHeld(
-        f"{results} is being written by another dlik run ({_describe(info)}); wait for it to "
-        f"finish, or write elsewhere with run_name=NAME. If no such run exists (e.g. it ran on "
-        f"another host and died), delete {path}")
+        f"run_name=NAME writes elsewhere: {results} is being written by another dlik run "
+        f"({_describe(info)}); or wait for it to finish. If no such run exists (e.g. it ran "
+        f"on another host and died), delete {path}")
 
 
 def _acquire(path: Path, info: dict) -> int:

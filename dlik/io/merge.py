@@ -181,7 +181,8 @@ def input_files(inputs: list[Path]) -> list[Path]:
         if not found:
             sub = sorted({q.parent for q in p.rglob("results.shard*of*.csv")
                           if SHARD_FILE.fullmatch(q.name)})
-            hint = f"; shard files are in {[str(s) for s in sub[:5]]}" if sub else ""
-            raise ValueError(f"no results.shard{{i}}of{{n}}.csv in {p}{hint}")
+            if sub:  # where they are first: a refusal is cut to one line of 200 characters
+                raise ValueError(f"shard files are in {[str(s) for s in sub[:5]]}, not in {p}")
+            raise ValueError(f"no results.shard{{i}}of{{n}}.csv in {p}")
         paths += found
     return paths

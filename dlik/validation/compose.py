@@ -36,9 +36,14 @@ def parse_overrides(overrides: list[str], multirun: bool) -> list:
             why = str(exc).splitlines()[0][:60]
             raise Refused(PROG, f"override {text[:50]!r} does not parse ({why}); "
                           f"{OVERRIDE_SYNTAX}") from None
+    from ..commands.config import CONFIG_DIR
+
+    # a config group picked twice (experiment=a experiment=b) is refused; a plain key given
+    # twice keeps Hydra's rule (the last wins), which scripts and tests layer on purpose
+    groups = {p.name for p in CONFIG_DIR.iterdir() if p.is_dir()}
     keys = Counter(o.key_or_group for o in parsed if not o.is_delete())
     for key, n in keys.items():
-        if n > 1:
+        if n > 1 and key in groups:
             values = [o.input_line.split("=", 1)[-1] for o in parsed if o.key_or_group == key]
             raise Refused(PROG, f"{key} given {n} times ({choices(values, 40)}): pass it once "
                           "(the last would win silently)")
