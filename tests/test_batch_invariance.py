@@ -30,13 +30,18 @@ def _same(frames: list[pd.DataFrame], columns=COLUMNS, tol: float = 1e-9) -> Non
                                    equal_nan=True)
 
 
+def _at_batch_sizes(model, inputs, conditions) -> list[pd.DataFrame]:
+    """Score at batch sizes 1, 3 and 4 with a fixed network width (adaptive pilots)."""
+    return [dlik.score(model, inputs, conditions, solver="dopri5_1e-3", n_probes=2,
+                       refresh="stage", net_batch=2, atol=1e-1, rtol=1e-1, batch_size=b)
+            for b in (1, 3, 4)]
+
+
 def test_sdxl_tiny_rows_do_not_move_with_their_batch():
     model = dlik.load_model("sdxl_tiny", device="cpu")
     images = [render_clevr(7, "red", "sphere"), render_clevr(8, "blue", "cube")]
     prompts = ["a red sphere", "a blue sphere"]
-    frames = [dlik.score(model, images, prompts, solver="dopri5_1e-3", n_probes=2,
-                         refresh="stage", net_batch=2, atol=1e-1, rtol=1e-1, batch_size=b)
-              for b in (1, 3, 4)]
+    frames = _at_batch_sizes(model, images, prompts)
     assert (frames[0]["status"] == "ok").all()
     _same(frames)
     # the network width left to the batch size (the default): fp32 rows move with it
@@ -61,9 +66,7 @@ def test_gradtts_rows_do_not_move_with_their_batch(tiny_gradtts):
     model = dlik.load_model("gradtts_lj", device="cpu", checkpoint=str(tiny_gradtts))
     waves = [_wave(0.3, 140.0), _wave(0.3, 180.0)]
     texts = ["a cat", "the dog"]
-    frames = [dlik.score(model, waves, texts, solver="dopri5_1e-3", n_probes=2,
-                         refresh="stage", net_batch=2, atol=1e-1, rtol=1e-1, batch_size=b)
-              for b in (1, 3, 4)]
+    frames = _at_batch_sizes(model, waves, texts)
     assert (frames[0]["status"] == "ok").all()
     _same(frames)
 

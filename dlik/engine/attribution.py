@@ -28,7 +28,7 @@ from .divergence import Drift, drift_and_divergence, drift_only
 from ..densities import gaussian_logp
 from .likelihood import _slice, row_seeds
 from .probes import make_probes
-from .solve import SolverSpec, solve
+from .solve import SolverSpec, on_rows, solve
 
 Score = Callable[[torch.Tensor, torch.Tensor, dict | None], torch.Tensor]
 
@@ -78,7 +78,7 @@ def _masked_dot(a: torch.Tensor, b: torch.Tensor, m: torch.Tensor) -> torch.Tens
 
 def _integrate(func, edges, y0, m, spec):
     """Return (end state, per-bin integrals (B, K), NFE, status) integrating bin by bin."""
-    n, y = y0.shape[0], y0
+    n = y0.shape[0]
     bins = torch.zeros(n, len(edges) - 1, dtype=torch.float64, device=y0.device)
     nfe = torch.zeros(n, dtype=torch.long, device=y0.device)
     status = ["ok"] * n
@@ -89,22 +89,14 @@ def _integrate(func, edges, y0, m, spec):
             bins[:, k:] = float("nan")
             break
         rows = torch.nonzero(live).flatten()  # stopped rows leave: later bins are NaN for them
-        sub = _rows_only(func, rows)
-        res = solve(sub, t0, t1, y[rows], torch.zeros(len(rows), dtype=torch.float64,
-                                                       device=y0.device), m[rows], spec)
+        zero = torch.zeros(len(rows), dtype=torch.float64, device=y0.device)
+        res = solve(on_rows(func, rows), t0, t1, y[rows], zero, m[rows], spec)
         y[rows], nfe[rows] = res.y, nfe[rows] + res.nfe
         bins[:, k] = float("nan")
         bins[rows, k] = res.l
         for j, r in enumerate(rows.tolist()):
             status[r] = res.status[j]
     return y, bins, nfe, status
-
-
-def _rows_only(func, rows: torch.Tensor):
-    """Return func on a subset of the original rows: local row indices map back to rows."""
-    def g(t, y, idx, need, key=None):
-        return func(t, y, rows[idx], need, key)
-    return g
 
 
 def shared_path_attribution(

@@ -43,15 +43,6 @@ class LikelihoodResult:
     replay_err: torch.Tensor | None = None
 
 
-def mc_standard_error(per_probe: torch.Tensor) -> torch.Tensor:
-    """Return the standard error of the mean over the last axis (NaN with one estimate)."""
-    k = per_probe.shape[-1]
-    if k < 2:
-        return torch.full(per_probe.shape[:-1], float("nan"), dtype=torch.float64,
-                          device=per_probe.device)
-    return per_probe.double().std(-1, unbiased=True) / math.sqrt(k)
-
-
 def row_seeds(seeds: Sequence[int] | None, x0: torch.Tensor) -> list[int]:
     """Return one probe seed per row: the given ones, or a hash of each row's content (so a
     row's probes never depend on its position in the batch)."""

@@ -210,6 +210,14 @@ def _changed(func: RowFunc, tc: TimeChange) -> RowFunc:
     return g
 
 
+def on_rows(func: RowFunc, rows: torch.Tensor) -> RowFunc:
+    """Return func for integrating a subset of the original rows: the integrator's local row
+    indices map back to `rows` (stopped rows leave a path or a bin sequence this way)."""
+    def g(t, y, idx, need, key=None):
+        return func(t, y, rows[idx], need, key)
+    return g
+
+
 def _torchdiffeq(func: RowFunc, s0, s1, y0, l0, spec: SolverSpec) -> IntegrationResult:
     """Integrate with torchdiffeq: fixed-grid methods on the whole batch; adaptive methods one
     row at a time, since one shared step controller would tie each row to its neighbours."""

@@ -11,7 +11,7 @@ import torch
 
 from .divergence import Drift, call_drift, drift_only
 from .likelihood import _slice
-from .solve import SolverSpec, solve
+from .solve import SolverSpec, on_rows, solve
 
 
 def _row_func(drift: Drift, cond: dict | None, net_dtype: torch.dtype, n: int):
@@ -71,20 +71,16 @@ def ode_path(drift: Drift, x: torch.Tensor, times: Sequence[float], cond: dict |
     status = ["ok"] * n
     y = x.detach().double()
     for t0, t1 in zip(times[:-1], times[1:]):
+        # stopped rows leave the path: only the live ones integrate on, the others are NaN
         rows = torch.tensor([i for i, s in enumerate(status) if s == "ok"], dtype=torch.long,
                             device=x.device)
-        if rows.numel() == n:
-            res = solve(func, float(t0), float(t1), y, None, m, spec)
-            status, y = list(res.status), res.y
-        elif rows.numel():  # stopped rows leave the path: only the live ones integrate on
-            sub = _row_func(drift, _slice(cond, rows, n), x.dtype, rows.numel())
-            res = solve(sub, float(t0), float(t1), y[rows], None, m[rows], spec)
-            y = torch.full_like(y, float("nan"))
-            y[rows] = res.y
+        nxt = torch.full_like(y, float("nan"))
+        if rows.numel():
+            res = solve(on_rows(func, rows), float(t0), float(t1), y[rows], None, m[rows], spec)
+            nxt[rows] = res.y
             for j, r in enumerate(rows.tolist()):
                 status[r] = res.status[j]
-        else:
-            y = torch.full_like(y, float("nan"))
+        y = nxt
         out.append(y.to(x.dtype))
     return PathResult(out, status)
 
